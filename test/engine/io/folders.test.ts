@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -6,8 +6,14 @@ import path from 'node:path';
 import { createFolders } from '../../../engine/io/folders.ts';
 import { WeftError } from '../../../engine/errors.ts';
 
+const roots: string[] = [];
+after(() => {
+  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+});
+
 function tree(files: string[]): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-folders-'));
+  roots.push(root);
   for (const f of files) {
     const p = path.join(root, f);
     fs.mkdirSync(path.dirname(p), { recursive: true });

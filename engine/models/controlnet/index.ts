@@ -1,0 +1,2 @@
+export { buildControlNet, controlNetPrefix, type BuildControlNetOptions, type BuiltControlNet } from './graph.ts';
+export { loadControlNet, openControlNet, prepareHint, mergeControl, type ControlNetRunInputs, type ControlNetSession, type LoadControlNetOptions } from './load.ts';

@@ -1,0 +1,92 @@
+/**
+ * Shared layers, parameters named by checkpoint key prefixes: `linear(g, file, 'a.b.fc1', x)` reads
+ * `a.b.fc1.weight` and (when present) `a.b.fc1.bias`. Every dimension comes from tensor shapes.
+ * Op choices follow g.ep: the CPU EP gets com.microsoft FusedMatMul (torch [out,in] weights with transB, no
+ * transposed copy); WebGPU has no FusedMatMul, so it gets MatMul over a Transpose that ORT folds at load.
+ */
+import type { SafetensorsFile } from '../../io/safetensors.ts';
+import { MS_DOMAIN, type GraphBuilder } from '../../onnx/index.ts';
+
+export interface LinearOptions {
+  /** Use only output rows [a, b) of the weight (and bias): fused q/k/v, GEGLU halves. */
+  rows?: [number, number];
+  /** Ignore a bias even if the checkpoint has one. */
+  noBias?: boolean;
+}
+
+export function linear(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, opts: LinearOptions = {}): string {
+  return linearKeys(g, file, `${prefix}.weight`, `${prefix}.bias`, x, opts);
+}
+
+/** Linear with explicit keys (OpenCLIP's `attn.in_proj_weight` / `in_proj_bias`). */
+export function linearKeys(g: GraphBuilder, file: SafetensorsFile, wKey: string, bKey: string, x: string, opts: LinearOptions = {}): string {
+  const w = g.weight(file, wKey, { rows: opts.rows });
+  const y = g.ep === 'cpu'
+    ? g.op('FusedMatMul', [x, w], { transB: 1, alpha: 1 }, { domain: MS_DOMAIN })
+    : g.op('MatMul', [x, g.op('Transpose', [w], { perm: [1, 0] })]);
+  if (opts.noBias || !file.has(bKey)) return y;
+  return g.op('Add', [y, g.weight(file, bKey, { rows: opts.rows })]);
+}
+
+/** x @ W for weights stored [in, out] (OpenCLIP `text_projection`). */
+export function matmulWeight(g: GraphBuilder, file: SafetensorsFile, key: string, x: string): string {
+  return g.op('MatMul', [x, g.weight(file, key)]);
+}
+
+export interface ConvOptions {
+  stride?: number;
+  /** [top, left, bottom, right]; default symmetric kernel/2. */
+  pads?: [number, number, number, number];
+}
+
+export function conv2d(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, opts: ConvOptions = {}): string {
+  const wKey = `${prefix}.weight`;
+  const shape = g.shapeOf(file, wKey);
+  const [kh, kw] = [shape[2] ?? 1, shape[3] ?? 1];
+  const pads = opts.pads ?? [Math.floor(kh / 2), Math.floor(kw / 2), Math.floor(kh / 2), Math.floor(kw / 2)];
+  const s = opts.stride ?? 1;
+  const inputs = [x, g.weight(file, wKey)];
+  if (file.has(`${prefix}.bias`)) inputs.push(g.weight(file, `${prefix}.bias`));
+  return g.op('Conv', inputs, { kernel_shape: [kh, kw], strides: [s, s], pads: [pads[0], pads[1], pads[2], pads[3]] });
+}
+
+/** GroupNormalization-21 (per-channel affine). SD uses 32 groups; the VAE eps is 1e-6, the UNet's 1e-5. */
+export function groupNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, opts: { groups?: number; eps?: number } = {}): string {
+  return g.op('GroupNormalization', [x, g.weight(file, `${prefix}.weight`), g.weight(file, `${prefix}.bias`)], {
+    num_groups: opts.groups ?? 32,
+    epsilon: opts.eps ?? 1e-6,
+  });
+}
+
+export function layerNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, eps = 1e-5): string {
+  return g.op('LayerNormalization', [x, g.weight(file, `${prefix}.weight`), g.weight(file, `${prefix}.bias`)], { axis: -1, epsilon: eps });
+}
+
+export function silu(g: GraphBuilder, x: string): string {
+  return g.op('Mul', [x, g.op('Sigmoid', [x])]);
+}
+
+/** Exact (erf) GELU, ai.onnx Gelu-20. */
+export function gelu(g: GraphBuilder, x: string): string {
+  return g.op('Gelu', [x]);
+}
+
+/** x·sigmoid(1.702x), OpenAI CLIP's activation; QuickGelu exists on both CPU and WebGPU. */
+export function quickGelu(g: GraphBuilder, x: string): string {
+  return g.op('QuickGelu', [x], { alpha: 1.702 }, { domain: MS_DOMAIN });
+}
+
+export type Activation = 'gelu' | 'quick_gelu' | 'silu';
+
+export function activation(g: GraphBuilder, kind: Activation, x: string): string {
+  return kind === 'gelu' ? gelu(g, x) : kind === 'quick_gelu' ? quickGelu(g, x) : silu(g, x);
+}
+
+/** GEGLU: proj → halves (h, gate) → h·gelu(gate); the halves are two byte ranges of one weight, no Split. */
+export function geglu(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string): string {
+  const out = g.shapeOf(file, `${prefix}.weight`)[0]!;
+  const half = out / 2;
+  const h = linear(g, file, prefix, x, { rows: [0, half] });
+  const gate = linear(g, file, prefix, x, { rows: [half, out] });
+  return g.op('Mul', [h, gelu(g, gate)]);
+}

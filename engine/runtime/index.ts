@@ -1,0 +1,3 @@
+export { ModelService, type ModelHandle, type ModelSpec, type ModelServiceOptions } from './service.ts';
+export { candidatesFor, selectProvider, detectGpu, platformInfo, EP_NAMES, type EpName, type EpSetting, type EpAttempt, type PlatformInfo, type GpuKind } from './providers.ts';
+export { checkWire, type WireTensor, type WireFeeds, type WireType } from './wire.ts';

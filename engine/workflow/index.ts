@@ -1,0 +1,10 @@
+export * from './json.ts';
+export * from './api.ts';
+export * from './ui.ts';
+export * from './convert.ts';
+export * from './to-ui.ts';
+export * from './metadata.ts';
+export { parseA1111, a1111ToApi } from './a1111.ts';
+export { processDynamicPrompt, applyTextReplacements } from './dynamic.ts';
+export { readWebpText } from './webp.ts';
+export { VIRTUAL_TYPES } from './graph.ts';

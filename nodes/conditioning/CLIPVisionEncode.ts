@@ -1,0 +1,15 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'CLIPVisionEncode',
+  displayName: 'CLIP Vision Encode',
+  category: 'conditioning',
+  inputs: {
+    required: {
+      clip_vision: { type: 'CLIP_VISION' },
+      image: { type: 'IMAGE' },
+      crop: { type: 'COMBO', options: ['center', 'none'] },
+    },
+  },
+  outputs: [{ type: 'CLIP_VISION_OUTPUT' }],
+});

@@ -1,0 +1,18 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'ConditioningSetAreaPercentage',
+  displayName: 'Conditioning (Set Area with Percentage)',
+  category: 'conditioning',
+  inputs: {
+    required: {
+      conditioning: { type: 'CONDITIONING' },
+      width: { type: 'FLOAT', default: 1.0, min: 0, max: 1.0, step: 0.01 },
+      height: { type: 'FLOAT', default: 1.0, min: 0, max: 1.0, step: 0.01 },
+      x: { type: 'FLOAT', default: 0, min: 0, max: 1.0, step: 0.01 },
+      y: { type: 'FLOAT', default: 0, min: 0, max: 1.0, step: 0.01 },
+      strength: { type: 'FLOAT', default: 1.0, min: 0.0, max: 10.0, step: 0.01 },
+    },
+  },
+  outputs: [{ type: 'CONDITIONING' }],
+});

@@ -1,0 +1,14 @@
+import type { NodeDef } from '../../engine/graph/node.ts';
+import Canny from './Canny.ts';
+import ControlNetApply from './ControlNetApply.ts';
+import ControlNetApplyAdvanced from './ControlNetApplyAdvanced.ts';
+import ControlNetLoader from './ControlNetLoader.ts';
+import DiffControlNetLoader from './DiffControlNetLoader.ts';
+
+export const nodes: NodeDef<any, any>[] = [
+  Canny,
+  ControlNetApply,
+  ControlNetApplyAdvanced,
+  ControlNetLoader,
+  DiffControlNetLoader,
+];

@@ -1,0 +1,15 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'EmptyImage',
+  category: 'image',
+  inputs: {
+    required: {
+      width: { type: 'INT', default: 512, min: 1, max: 16384, step: 1 },
+      height: { type: 'INT', default: 512, min: 1, max: 16384, step: 1 },
+      batch_size: { type: 'INT', default: 1, min: 1, max: 4096 },
+      color: { type: 'INT', default: 0, min: 0, max: 16777215, step: 1, display: 'color' },
+    },
+  },
+  outputs: [{ type: 'IMAGE' }],
+});

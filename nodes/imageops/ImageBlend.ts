@@ -1,0 +1,16 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'ImageBlend',
+  displayName: 'Image Blend',
+  category: 'image/postprocessing',
+  inputs: {
+    required: {
+      image1: { type: 'IMAGE' },
+      image2: { type: 'IMAGE' },
+      blend_factor: { type: 'FLOAT', default: 0.5, min: 0.0, max: 1.0, step: 0.01 },
+      blend_mode: { type: 'COMBO', options: ['normal', 'multiply', 'screen', 'overlay', 'soft_light', 'difference'] },
+    },
+  },
+  outputs: [{ type: 'IMAGE' }],
+});

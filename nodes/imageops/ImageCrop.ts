@@ -1,0 +1,17 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'ImageCrop',
+  displayName: 'Image Crop',
+  category: 'image/transform',
+  inputs: {
+    required: {
+      image: { type: 'IMAGE' },
+      width: { type: 'INT', default: 512, min: 1, max: 16384, step: 1 },
+      height: { type: 'INT', default: 512, min: 1, max: 16384, step: 1 },
+      x: { type: 'INT', default: 0, min: 0, max: 16384, step: 1 },
+      y: { type: 'INT', default: 0, min: 0, max: 16384, step: 1 },
+    },
+  },
+  outputs: [{ type: 'IMAGE' }],
+});

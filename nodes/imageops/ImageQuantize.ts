@@ -1,0 +1,15 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'ImageQuantize',
+  displayName: 'Image Quantize',
+  category: 'image/postprocessing',
+  inputs: {
+    required: {
+      image: { type: 'IMAGE' },
+      colors: { type: 'INT', default: 256, min: 1, max: 256, step: 1 },
+      dither: { type: 'COMBO', options: ['none', 'floyd-steinberg', 'bayer-2', 'bayer-4', 'bayer-8', 'bayer-16'] },
+    },
+  },
+  outputs: [{ type: 'IMAGE' }],
+});

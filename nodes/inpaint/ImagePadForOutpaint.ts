@@ -1,0 +1,18 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'ImagePadForOutpaint',
+  displayName: 'Pad Image for Outpainting',
+  category: 'image',
+  inputs: {
+    required: {
+      image: { type: 'IMAGE' },
+      left: { type: 'INT', default: 0, min: 0, max: 16384, step: 8 },
+      top: { type: 'INT', default: 0, min: 0, max: 16384, step: 8 },
+      right: { type: 'INT', default: 0, min: 0, max: 16384, step: 8 },
+      bottom: { type: 'INT', default: 0, min: 0, max: 16384, step: 8 },
+      feathering: { type: 'INT', default: 40, min: 0, max: 16384, step: 1 },
+    },
+  },
+  outputs: [{ type: 'IMAGE' }, { type: 'MASK' }],
+});

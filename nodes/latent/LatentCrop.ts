@@ -1,0 +1,17 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'LatentCrop',
+  displayName: 'Crop Latent',
+  category: 'latent/transform',
+  inputs: {
+    required: {
+      samples: { type: 'LATENT' },
+      width: { type: 'INT', default: 512, min: 64, max: 16384, step: 8 },
+      height: { type: 'INT', default: 512, min: 64, max: 16384, step: 8 },
+      x: { type: 'INT', default: 0, min: 0, max: 16384, step: 8 },
+      y: { type: 'INT', default: 0, min: 0, max: 16384, step: 8 },
+    },
+  },
+  outputs: [{ type: 'LATENT' }],
+});

@@ -1,0 +1,15 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'LatentFromBatch',
+  displayName: 'Latent From Batch',
+  category: 'latent/batch',
+  inputs: {
+    required: {
+      samples: { type: 'LATENT' },
+      batch_index: { type: 'INT', default: 0, min: 0, max: 63 },
+      length: { type: 'INT', default: 1, min: 1, max: 64 },
+    },
+  },
+  outputs: [{ type: 'LATENT' }],
+});

@@ -1,0 +1,17 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'CLIPLoader',
+  displayName: 'Load CLIP',
+  category: 'advanced/loaders',
+  inputs: {
+    required: {
+      clip_name: { type: 'COMBO', options: { kind: 'models', folder: 'text_encoders' } },
+      type: { type: 'COMBO', options: ['stable_diffusion', 'stable_cascade', 'sd3', 'stable_audio', 'mochi', 'ltxv', 'pixart', 'cosmos', 'lumina2', 'wan', 'hidream', 'chroma', 'ace', 'omnigen2', 'qwen_image', 'hunyuan_image', 'flux2', 'ovis'] },
+    },
+    optional: {
+      device: { type: 'COMBO', options: ['default', 'cpu'], advanced: true },
+    },
+  },
+  outputs: [{ type: 'CLIP' }],
+});

@@ -1,0 +1,13 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'CheckpointLoaderSimple',
+  displayName: 'Load Checkpoint',
+  category: 'loaders',
+  inputs: {
+    required: {
+      ckpt_name: { type: 'COMBO', options: { kind: 'models', folder: 'checkpoints' } },
+    },
+  },
+  outputs: [{ type: 'MODEL' }, { type: 'CLIP' }, { type: 'VAE' }],
+});

@@ -1,0 +1,15 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'BetaSamplingScheduler',
+  category: 'sampling/schedulers',
+  inputs: {
+    required: {
+      model: { type: 'MODEL' },
+      steps: { type: 'INT', default: 20, min: 1, max: 10000 },
+      alpha: { type: 'FLOAT', default: 0.6, min: 0.0, max: 50.0, step: 0.01, round: false, advanced: true },
+      beta: { type: 'FLOAT', default: 0.6, min: 0.0, max: 50.0, step: 0.01, round: false, advanced: true },
+    },
+  },
+  outputs: [{ type: 'SIGMAS' }],
+});

@@ -1,0 +1,14 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'ExponentialScheduler',
+  category: 'sampling/schedulers',
+  inputs: {
+    required: {
+      steps: { type: 'INT', default: 20, min: 1, max: 10000 },
+      sigma_max: { type: 'FLOAT', default: 14.614642, min: 0.0, max: 5000.0, step: 0.01, round: false, advanced: true },
+      sigma_min: { type: 'FLOAT', default: 0.0291675, min: 0.0, max: 5000.0, step: 0.01, round: false, advanced: true },
+    },
+  },
+  outputs: [{ type: 'SIGMAS' }],
+});

@@ -1,0 +1,13 @@
+import { defineNode } from '../../engine/graph/node.ts';
+
+export default defineNode({
+  name: 'SplitSigmas',
+  category: 'sampling/sigmas',
+  inputs: {
+    required: {
+      sigmas: { type: 'SIGMAS' },
+      step: { type: 'INT', default: 0, min: 0, max: 10000 },
+    },
+  },
+  outputs: [{ type: 'SIGMAS', name: 'high_sigmas' }, { type: 'SIGMAS', name: 'low_sigmas' }],
+});
