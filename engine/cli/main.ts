@@ -90,12 +90,13 @@ async function optionalModule(rel: string): Promise<Record<string, unknown> | nu
 
 async function convertDispatch(argv: readonly string[], deps: CliDeps, io: CliIO): Promise<number> {
   const mod = await optionalModule('convert.ts');
-  const fn = mod?.convertCommand as ((argv: readonly string[], registry: NodeRegistry, out: CliIO) => unknown) | undefined;
+  const fn = mod?.convertCommand as ((argv: string[], registry: NodeRegistry, out: { stdout: (s: string) => void; stderr: (s: string) => void }) => unknown) | undefined;
   if (!fn) {
     io.stderr.write('weft convert: not available in this build yet (engine/cli/convert.ts is missing)\n');
     return 1;
   }
-  const code = await fn(argv, deps.createRegistry(), io);
+  const out = { stdout: (s: string) => void io.stdout.write(s), stderr: (s: string) => void io.stderr.write(s) };
+  const code = await fn([...argv], deps.createRegistry(), out);
   return typeof code === 'number' ? code : 0;
 }
 

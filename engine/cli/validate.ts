@@ -26,7 +26,7 @@ export interface Prepared {
 export async function prepare(args: ParsedArgs, registry: NodeRegistry, io: CliIO): Promise<Prepared> {
   const file = args.positional[0];
   if (!file || args.positional.length > 1) throw new WeftError('expects exactly one workflow file', { type: 'usage' });
-  const loaded = loadWorkflow(path.resolve(io.cwd, file), registry);
+  const loaded = await loadWorkflow(path.resolve(io.cwd, file), registry);
   for (const s of args.flags.get('set') ?? []) applySet(loaded.prompt, s);
   const result = await validatePrompt(loaded.prompt, registry, { folders: foldersFromArgs(args, io) });
   return { loaded, result };

@@ -4,6 +4,7 @@
  * Op choices follow g.ep: the CPU EP gets com.microsoft FusedMatMul (torch [out,in] weights with transB, no
  * transposed copy); WebGPU has no FusedMatMul, so it gets MatMul over a Transpose that ORT folds at load.
  */
+import { WeftError } from '../../errors.ts';
 import type { SafetensorsFile } from '../../io/safetensors.ts';
 import { MS_DOMAIN, type GraphBuilder } from '../../onnx/index.ts';
 
@@ -52,8 +53,13 @@ export function conv2d(g: GraphBuilder, file: SafetensorsFile, prefix: string, x
 
 /** GroupNormalization-21 (per-channel affine). SD uses 32 groups; the VAE eps is 1e-6, the UNet's 1e-5. */
 export function groupNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, opts: { groups?: number; eps?: number } = {}): string {
+  const channels = g.shapeOf(file, `${prefix}.weight`)[0]!;
+  const groups = opts.groups ?? 32;
+  if (channels % groups !== 0) {
+    throw new WeftError(`${file.path}: "${prefix}" normalises ${channels} channels, not divisible into ${groups} groups`, { file: file.path, input: `${prefix}.weight`, type: 'model_load_error' });
+  }
   return g.op('GroupNormalization', [x, g.weight(file, `${prefix}.weight`), g.weight(file, `${prefix}.bias`)], {
-    num_groups: opts.groups ?? 32,
+    num_groups: groups,
     epsilon: opts.eps ?? 1e-6,
   });
 }

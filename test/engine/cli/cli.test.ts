@@ -54,7 +54,7 @@ test('weft run --set changes an input; --output picks the folder', () => {
   const r = weft('run', write('set.json', api(4)), '--set', '1.value=21', '--output', 'elsewhere');
   assert.equal(r.code, 0, r.stderr);
   assert.equal(fs.readFileSync(path.join(dir, 'elsewhere', 'out_42.txt'), 'utf8'), '42');
-  const bad = weft('run', 'set.json', '--set', '99.value=1');
+  const bad = weft('run', write('set2.json', api(4)), '--set', '99.value=1');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /no node 99/);
 });
@@ -96,7 +96,7 @@ test('weft run accepts the UI workflow format', () => {
 });
 
 test('weft validate prints ComfyUI-shaped JSON and exits 0 or 2; unknown types are all listed', () => {
-  const ok = weft('validate', 'ok.json');
+  const ok = weft('validate', write('valid.json', api(4)));
   assert.equal(ok.code, 0);
   assert.deepEqual(JSON.parse(ok.stdout), { error: null, node_errors: {}, outputs: ['3'] });
   const unknown = weft('validate', write('unknown.json', { '1': { class_type: 'NoSuchA', inputs: {} }, '2': { class_type: 'NoSuchB', inputs: {} } }));
@@ -112,4 +112,13 @@ test('weft nodes prints object_info with built-in and extra nodes', () => {
   const info = JSON.parse(r.stdout);
   assert.deepEqual(info.TestCliConst.input.required.value, ['INT', { default: 1, min: 0, max: 100 }]);
   assert.ok(Object.keys(info).length > 4, 'built-in nodes are registered too');
+});
+
+test('weft convert is dispatched to the converter; weft serve checks its flags', () => {
+  const r = weft('convert', write('conv.json', api(4)), '--to', 'ui');
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Array.isArray(JSON.parse(r.stdout).nodes));
+  const bad = weft('serve', '--port', 'abc');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--port must be/);
 });

@@ -1,4 +1,5 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
+import * as fs from 'node:fs';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { GraphBuilder, runFloat, sessionFor, type Ep } from '../../../engine/onnx/index.ts';
@@ -31,6 +32,7 @@ const file0 = path.join(dir, 'layers.safetensors');
 writeSafetensors(file0, tensors);
 const file = SafetensorsFile.open(file0);
 const w = (k: string) => W[k]!.data;
+after(() => { file.close(); fs.rmSync(dir, { recursive: true, force: true }); });
 
 async function run(build: (g: GraphBuilder, x: string) => string, x: Float32Array, dims: number[], ep: Ep = 'cpu', extra?: { name: string; data: Float32Array; dims: number[] }) {
   const g = new GraphBuilder({ ep });

@@ -15,7 +15,7 @@ after(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const { tensors } = sdCheckpointTensors({ family: 'sd1', seed: 11, dtype: 'F32' });
+const { tensors } = sdCheckpointTensors({ family: 'sd1', seed: 11, dtype: 'F32', vaeCh: 32 });
 const ckptPath = path.join(dir, 'ckpt.safetensors');
 writeSafetensors(ckptPath, tensors);
 // A standalone VAE file: the same tensors without the checkpoint prefix.
@@ -27,13 +27,19 @@ const ckpt = SafetensorsFile.open(ckptPath), single = SafetensorsFile.open(vaePa
 const vae = Vae.open(ckpt, undefined, { threads: 1 }), vae2 = Vae.open(single, undefined, { threads: 1 });
 closers.push(() => vae.release(), () => vae2.release(), () => ckpt.close(), () => single.close());
 
-test('spec is read from shapes, for a checkpoint and for a standalone VAE file', () => {
+test('spec is read from shapes, for a checkpoint and for a standalone VAE file', async () => {
   const s = vaeSpec(ckpt);
   assert.equal(s.prefix, 'first_stage_model');
   assert.equal(s.latentChannels, 4);
   assert.ok(s.levels >= 2 && s.resBlocks >= 1 && s.hasQuantConv);
   assert.deepEqual({ ...vaeSpec(single), prefix: 'first_stage_model' }, s);
   assert.throws(() => vaeSpec(ckpt, 'model.diffusion_model'), /no VAE decoder/);
+  // ComfyUI's VAE always uses 32 groups: a 16-channel VAE is rejected with the tensor named.
+  const narrow = path.join(dir, 'narrow.safetensors');
+  writeSafetensors(narrow, sdCheckpointTensors({ family: 'sd1', seed: 1, dtype: 'F32', vaeCh: 16 }).tensors);
+  const nf = SafetensorsFile.open(narrow);
+  await assert.rejects(Vae.open(nf).decode({ shape: [1, 4, 2, 2], data: new Float32Array(16) }), /not divisible into 32 groups/);
+  nf.close();
 });
 
 test('decode: 2^(levels-1)× upscale, image = clamp((x+1)/2) in NHWC, non-square, same for the standalone file', async () => {

@@ -1,11 +1,15 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GraphBuilder, MS_DOMAIN, runFloat, sessionFor, varint } from '../../../engine/onnx/index.ts';
 import { SafetensorsFile, f32ToBf16, f32ToF16, writeSafetensors } from '../../../engine/io/safetensors.ts';
 import { WeftError } from '../../../engine/errors.ts';
-import { linearRef, maxDiff, rand, tmpDir } from './ref.ts';
+import { linearRef, maxDiff, rand, tmpDir as mkTmp } from './ref.ts';
+
+const made: string[] = [];
+const tmpDir = (p: string) => { const d = mkTmp(p); made.push(d); return d; };
+after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
 
 test('varint: small values are one byte, int64 -1 is ten bytes of two\'s complement', () => {
   assert.deepEqual([...varint(5)], [5]);
