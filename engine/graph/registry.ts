@@ -1,6 +1,7 @@
 import { allInputs, hasControlAfterGenerate, type ComboEnv, type ComboSpec, type InputSpec, type NodeDef } from './node.ts';
 
 const BIG_MAX = 18446744073709551615n;
+const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp|tiff?|avif)$/i;
 
 /** The set of node types an engine knows; renders ComfyUI-compatible /object_info. */
 export class NodeRegistry {
@@ -42,7 +43,11 @@ export function comboOptions(spec: ComboSpec, env: ComboEnv): string[] {
   if (Array.isArray(o)) return [...o];
   const src = o as Exclude<ComboSpec['options'], readonly string[]>;
   if (src.kind === 'models') return env.listModels(src.folder);
-  if (src.kind === 'input') return env.listInput();
+  if (src.kind === 'input') {
+    // ComfyUI lists only the input folder's top level, and only images for image inputs.
+    const top = env.listInput().filter((f) => !f.includes('/'));
+    return src.images ? top.filter((f) => IMAGE_EXT.test(f)) : top;
+  }
   return src.list(env);
 }
 

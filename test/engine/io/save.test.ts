@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,8 +12,12 @@ import { expandPrefixTokens, formatDate, nextCounter, saveImages, saveSequence, 
 import { readPngText } from '../../../engine/io/png.ts';
 import { decodeImage } from '../../../engine/tensor/image.ts';
 
+const made: string[] = [];
+after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'weft-save-'));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-save-'));
+  made.push(d);
+  return d;
 }
 const bytes = (s: string) => new TextEncoder().encode(s);
 const seq = (root: string, prefix: string, items: Uint8Array[]) =>

@@ -1,12 +1,17 @@
 /** A real NodeContext-shaped object over real folders, for calling node run() functions directly. */
+import { after } from 'node:test';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createFolders, type WeftFolders } from '../../../engine/io/folders.ts';
 import type { NodeContext } from '../../../engine/graph/context.ts';
 
+const made: string[] = [];
+after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
 export function tempFolders(): WeftFolders {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-nodes-'));
+  made.push(base);
   const dirs = { modelsDir: 'models', inputDir: 'input', outputDir: 'output', tempDir: 'temp' } as const;
   for (const d of Object.values(dirs)) fs.mkdirSync(path.join(base, d));
   return createFolders({

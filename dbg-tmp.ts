@@ -1,0 +1,11 @@
+import { handler } from './engine/conformance/handlers/sample.ts';
+import { readCaseTensors, parseCasesJson } from './engine/conformance/runner.ts';
+import { readFileSync } from 'node:fs';
+const dir = '/work/shared/conformance';
+const doc = parseCasesJson(readFileSync(dir + '/cases.json', 'utf8')) as any;
+const c = doc.cases.find((x: any) => x.name === 'sample_euler_normal');
+const t = readCaseTensors(dir + '/' + c.file);
+const out = await handler.run(c, { dir, conventions: {}, tensors: async () => t, model: (r: string) => dir + '/' + c.models[r] });
+const s = (out as any).got.samples as Float32Array;
+console.log(s.slice(0, 8), s.findIndex((v) => Number.isNaN(v)), s.filter((v)=>Number.isNaN(v)).length);
+const e = t.get('expected.samples')!.data as Float32Array; console.log(e.slice(0,8));
