@@ -127,7 +127,7 @@ class FolderSet implements WeftFolders {
     const exts = extensionsFor(canonicalFolder(folder));
     const out = new Set<string>();
     for (const root of this.modelRoots(folder)) {
-      for (const f of this.listRoot(root)) if (exts === null || exts.includes(path.extname(f).toLowerCase())) out.add(f);
+      for (const f of this.listRoot(root, true)) if (exts === null || exts.includes(path.extname(f).toLowerCase())) out.add(f);
     }
     return [...out].sort();
   }
@@ -138,7 +138,7 @@ class FolderSet implements WeftFolders {
     const segs = safeSegments(name, what);
     const roots = this.modelRoots(folder);
     for (const root of roots) {
-      const hit = this.fileInRoot(root, segs);
+      const hit = this.fileInRoot(root, segs, true);
       if (hit) return hit;
     }
     // Workflows shared between machines name files by another layout ("SD1.5\\x.safetensors" vs "x.safetensors").
@@ -148,7 +148,7 @@ class FolderSet implements WeftFolders {
     const byNameCi = byName.length ? byName : all.filter((f) => path.posix.basename(f).toLowerCase() === base.toLowerCase());
     for (const f of byNameCi) {
       for (const root of roots) {
-        const hit = this.fileInRoot(root, f.split('/'));
+        const hit = this.fileInRoot(root, f.split('/'), true);
         if (hit) return hit;
       }
     }
@@ -184,8 +184,13 @@ class FolderSet implements WeftFolders {
     });
   }
 
-  /** The absolute path if segs name a regular file under root whose real location stays under root. */
-  private fileInRoot(root: string, segs: string[]): string | null {
+  /**
+   * The absolute path if segs name a regular file under root. Names never escape (safeSegments refuses `..` and
+   * absolute paths). Model roots follow symbolic links, because users link model libraries in from other disks
+   * (ComfyUI follows them too); input/output/temp roots refuse links whose target leaves the root, since those
+   * folders are reachable from the HTTP API.
+   */
+  private fileInRoot(root: string, segs: string[], followLinks = false): string | null {
     const p = path.join(root, ...segs);
     let st: fs.Stats;
     try {
@@ -194,6 +199,7 @@ class FolderSet implements WeftFolders {
       return null;
     }
     if (!st.isFile()) return null;
+    if (followLinks) return p;
     const realRoot = realOrNull(root);
     const real = realOrNull(p);
     if (!realRoot || !real || !inside(real, realRoot)) {
@@ -206,8 +212,9 @@ class FolderSet implements WeftFolders {
   }
 
   /** Relative '/'-separated files under root (hidden entries and escaping links skipped), cached by directory mtimes. */
-  private listRoot(root: string): readonly string[] {
-    const cached = this.cache.get(root);
+  private listRoot(root: string, followLinks = false): readonly string[] {
+    const cacheKey = followLinks ? `L:${root}` : root;
+    const cached = this.cache.get(cacheKey);
     if (cached && [...cached.dirMtimes].every(([d, t]) => mtimeOf(d) === t)) return cached.files;
     const files: string[] = [];
     const dirMtimes = new Map<string, number>();
@@ -218,7 +225,7 @@ class FolderSet implements WeftFolders {
       const seen = new Set<string>();
       const walk = (dir: string, rel: string) => {
         const real = realOrNull(dir);
-        if (!real || !inside(real, realRoot) || seen.has(real)) return;
+        if (!real || (!followLinks && !inside(real, realRoot)) || seen.has(real)) return;
         seen.add(real);
         dirMtimes.set(dir, mtimeOf(dir));
         let entries: fs.Dirent[];
@@ -235,7 +242,7 @@ class FolderSet implements WeftFolders {
           let isFile = e.isFile();
           if (e.isSymbolicLink()) {
             const target = realOrNull(abs);
-            if (!target || !inside(target, realRoot)) continue;
+            if (!target || (!followLinks && !inside(target, realRoot))) continue;
             const st = fs.statSync(target);
             isDir = st.isDirectory();
             isFile = st.isFile();
@@ -247,7 +254,7 @@ class FolderSet implements WeftFolders {
       walk(root, '');
     }
     files.sort();
-    this.cache.set(root, { files, dirMtimes });
+    this.cache.set(cacheKey, { files, dirMtimes });
     return files;
   }
 }

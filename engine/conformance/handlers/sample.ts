@@ -76,7 +76,6 @@ export const handler: CaseHandler = {
       noiseMask: c.inputs.noise_mask ? get(m, c, 'noise_mask') : undefined,
       sampler: p.sampler, scheduler: p.scheduler, steps: p.steps, denoise: p.denoise,
       sdeNoiseSampler: sde,
-      onStep: process.env.DBG ? (s) => console.log(s.step, s.x.slice(0, 3), s.denoised.slice(0, 3)) : undefined,
     });
     return { got: { samples: res.samples.data }, note };
   },

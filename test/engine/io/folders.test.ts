@@ -93,7 +93,7 @@ test('a missing model names the folder and lists close matches', () => {
   );
 });
 
-test('refuses .., absolute paths and symlinks that escape the roots', () => {
+test('refuses .., absolute paths, and input links that escape; model folders follow user links', () => {
   const root = tree(['models/loras/a.safetensors', 'secret/key.safetensors', 'input/img.png']);
   const f = make(root);
   for (const bad of ['../../secret/key.safetensors', '..\\..\\secret\\key.safetensors', path.join(root, 'secret/key.safetensors'), 'C:\\x.safetensors']) {
@@ -102,9 +102,14 @@ test('refuses .., absolute paths and symlinks that escape the roots', () => {
   assert.throws(() => f.resolveInput('../secret/key.safetensors'), /not allowed/);
   fs.symlinkSync(path.join(root, 'secret/key.safetensors'), path.join(root, 'models/loras/link.safetensors'));
   fs.symlinkSync(path.join(root, 'secret'), path.join(root, 'models/loras/linkdir'));
-  assert.throws(() => f.resolveModel('loras', 'link.safetensors'), /symbolic link escape refused/);
-  assert.throws(() => f.resolveModel('loras', 'linkdir/key.safetensors'), /symbolic link escape refused/);
-  assert.deepEqual(f.listModels('loras'), ['a.safetensors']);
+  // Users link model libraries in from other disks: model folders follow links (names still cannot escape).
+  assert.equal(f.resolveModel('loras', 'link.safetensors'), path.join(root, 'models/loras/link.safetensors'));
+  assert.equal(f.resolveModel('loras', 'linkdir/key.safetensors'), path.join(root, 'models/loras/linkdir/key.safetensors'));
+  assert.deepEqual(f.listModels('loras'), ['a.safetensors', 'link.safetensors', 'linkdir/key.safetensors']);
+  // Input files are served over HTTP: a link out of the input folder is refused.
+  fs.symlinkSync(path.join(root, 'secret/key.safetensors'), path.join(root, 'input/leak.png'));
+  assert.throws(() => f.resolveInput('leak.png'), /symbolic link escape refused/);
+  assert.deepEqual(f.listInput(), ['img.png']);
   // A link that stays inside the root is fine.
   fs.symlinkSync(path.join(root, 'models/loras/a.safetensors'), path.join(root, 'models/loras/alias.safetensors'));
   assert.equal(f.resolveModel('loras', 'alias.safetensors'), path.join(root, 'models/loras/alias.safetensors'));
