@@ -11,7 +11,7 @@
  * sdxl writes ~10 GB of fp32 weights and needs ~14 GB of RAM.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SafetensorsFile } from '../engine/io/safetensors.ts';
 import { GraphBuilder, createSession, runFloat } from '../engine/onnx/index.ts';
@@ -45,11 +45,18 @@ function randn(n: number, seed: number): Float32Array {
   return out;
 }
 
-async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
+/** Wall seconds; `cpu` collects this process's CPU seconds (ORT's threads included), which other
+ * processes on a shared box inflate far less than wall time. */
+async function time<T>(fn: () => Promise<T>, cpu?: number[]): Promise<[T, number]> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await fn();
+  const c = process.cpuUsage(c0);
+  cpu?.push((c.user + c.system) / 1e6);
   return [r, (performance.now() - t0) / 1000];
 }
+
+const load = (): string => loadavg().map((v) => v.toFixed(1)).join(' ');
 
 async function main(): Promise<void> {
   const archName = arg('arch', 'sd15');
@@ -95,20 +102,22 @@ async function main(): Promise<void> {
     const bfeeds = { h: { data: randn(B * ch * hs * hs, 4), dims: [B, ch, hs, hs] }, emb: { data: randn(B * cfg.timeEmbedDim, 5), dims: [B, cfg.timeEmbedDim] }, context: { data: context.data, dims: context.shape } };
     await runFloat(bs, bfeeds);
     const btimes: number[] = [];
-    for (let i = 0; i < runs; i++) btimes.push((await time(() => runFloat(bs, bfeeds)))[1]);
+    const bcpu: number[] = [];
+    for (let i = 0; i < runs; i++) btimes.push((await time(() => runFloat(bs, bfeeds), bcpu))[1]);
     await bs.release();
     const bBest = Math.min(...btimes);
-    console.log(`baseline ${blk.map((l) => l.key.slice(cfg.prefix.length)).join(' + ')} [${B}, ${ch}, ${hs}, ${hs}]: open ${bOpen.toFixed(1)} s, run best ${(bBest * 1000).toFixed(0)} ms (${btimes.map((t) => (t * 1000).toFixed(0)).join(', ')})`);
+    console.log(`baseline ${blk.map((l) => l.key.slice(cfg.prefix.length)).join(' + ')} [${B}, ${ch}, ${hs}, ${hs}]: open ${bOpen.toFixed(1)} s, run best ${(bBest * 1000).toFixed(0)} ms (${btimes.map((t) => (t * 1000).toFixed(0)).join(', ')}), own CPU ${Math.min(...bcpu).toFixed(2)} s; load ${load()}`);
 
     const [unet, uOpen] = await time(() => openUNet(file, { ...arch.heads, session }));
     file.close();
     const [, first] = await time(() => unet.run({ x, timesteps, context, y }));
     const times: number[] = [];
-    for (let i = 0; i < runs; i++) times.push((await time(() => unet.run({ x, timesteps, context, y })))[1]);
+    const cpu: number[] = [];
+    for (let i = 0; i < runs; i++) times.push((await time(() => unet.run({ x, timesteps, context, y }), cpu))[1]);
     await unet.release();
     const best = Math.min(...times);
-    console.log(`${archName} UNet step, batch ${B}, latent ${L}×${L}: open ${uOpen.toFixed(1)} s, first run ${first.toFixed(2)} s, best ${best.toFixed(2)} s (${times.map((t) => t.toFixed(2)).join(', ')})`);
-    console.log(`step = ${(best / bBest).toFixed(1)} × baseline block; RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
+    console.log(`${archName} UNet step, batch ${B}, latent ${L}×${L}: open ${uOpen.toFixed(1)} s, first run ${first.toFixed(2)} s, best ${best.toFixed(2)} s (${times.map((t) => t.toFixed(2)).join(', ')}), own CPU ${Math.min(...cpu).toFixed(1)} s; load ${load()}`);
+    console.log(`step = ${(best / bBest).toFixed(1)} × baseline block (CPU: ${(Math.min(...cpu) / Math.min(...bcpu)).toFixed(1)} ×); RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }

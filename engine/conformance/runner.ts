@@ -42,7 +42,8 @@ export function compareTensor(got: Float32Array, expected: ArrayLike<number>, to
   let err = 0;
   for (let i = 0; i < got.length; i++) {
     const d = Math.abs(got[i]! - expected[i]!);
-    if (!(d <= err)) err = d; // NaN propagates: NaN <= x is false
+    if (Number.isNaN(d)) return { ok: false, err: NaN, tol: bound, reason: `NaN at index ${i}` };
+    if (d > err) err = d;
   }
   return { ok: err <= bound, err, tol: bound };
 }

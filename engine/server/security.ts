@@ -42,6 +42,12 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
+/** The token a server must require: the given one, or a fresh one when it listens beyond loopback. */
+export function requiredToken(host: string, token: string | undefined): { token?: string; generated: boolean } {
+  if (token) return { token, generated: false };
+  return isLoopback(host) ? { generated: false } : { token: newToken(), generated: true };
+}
+
 /** "name:port" / "[v6]:port" → lower-cased name and port ('' when absent). */
 function splitHost(value: string): { name: string; port: string } | null {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(value.trim());

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asClipModel } from '../../engine/models/clip/model.ts';
 
 export default defineNode({
   name: 'CLIPSetLastLayer',
@@ -11,4 +12,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CLIP' }],
+  run: ({ clip, stop_at_clip_layer }) => [asClipModel(clip).setLastLayer(stop_at_clip_layer)],
 });

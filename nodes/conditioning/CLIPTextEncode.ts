@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asClipModel } from '../../engine/models/clip/model.ts';
 
 export default defineNode({
   name: 'CLIPTextEncode',
@@ -11,4 +12,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run: async ({ text, clip }, ctx) => [await asClipModel(clip).encode(text, { warn: (m) => ctx.warn(m) })],
 });

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asClipModel } from '../../engine/models/clip/model.ts';
 
 export default defineNode({
   name: 'CLIPTextEncodeSDXL',
@@ -17,4 +18,9 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run: async (i, ctx) => [
+    await asClipModel(i.clip).encodeSdxl(i.text_g, i.text_l, {
+      width: i.width, height: i.height, cropW: i.crop_w, cropH: i.crop_h, targetWidth: i.target_width, targetHeight: i.target_height,
+    }, { warn: (m) => ctx.warn(m) }),
+  ],
 });

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asClipModel } from '../../engine/models/clip/model.ts';
 
 export default defineNode({
   name: 'CLIPTextEncodeSDXLRefiner',
@@ -13,4 +14,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run: async ({ ascore, width, height, text, clip }, ctx) => [
+    await asClipModel(clip).encodeRefiner(text, ascore, width, height, { warn: (m) => ctx.warn(m) }),
+  ],
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { averageConditioning, checkConditioning } from '../../engine/tensor/conditioning.ts';
 
+/** conditioning_to·s + conditioning_from·(1 − s), pooled outputs included; only the first `from` entry is used. */
 export default defineNode({
   name: 'ConditioningAverage',
   category: 'conditioning',
@@ -11,4 +13,10 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run({ conditioning_to, conditioning_from, conditioning_to_strength }, ctx) {
+    checkConditioning(conditioning_to, 'conditioning_to');
+    checkConditioning(conditioning_from, 'conditioning_from', true);
+    if (conditioning_from.length > 1) ctx.warn('ConditioningAverage: conditioning_from has more than one entry; only the first is used.');
+    return [averageConditioning(conditioning_to, conditioning_from, conditioning_to_strength)];
+  },
 });

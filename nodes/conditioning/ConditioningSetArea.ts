@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkConditioning, setConditioningValues } from '../../engine/tensor/conditioning.ts';
 
+/** Restricts the conditioning to a rectangle: `area` is [h, w, y, x] in latent pixels (÷8). */
 export default defineNode({
   name: 'ConditioningSetArea',
   displayName: 'Conditioning (Set Area)',
@@ -15,4 +17,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run({ conditioning, width, height, x, y, strength }) {
+    const area = [Math.floor(height / 8), Math.floor(width / 8), Math.floor(y / 8), Math.floor(x / 8)];
+    return [setConditioningValues(checkConditioning(conditioning, 'conditioning'), { area, strength, set_area_to_bounds: false })];
+  },
 });

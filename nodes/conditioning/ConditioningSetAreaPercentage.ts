@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkConditioning, setConditioningValues } from '../../engine/tensor/conditioning.ts';
 
+/** Like ConditioningSetArea with fractions of the latent: `area` is ['percentage', h, w, y, x]. */
 export default defineNode({
   name: 'ConditioningSetAreaPercentage',
   displayName: 'Conditioning (Set Area with Percentage)',
@@ -15,4 +17,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run({ conditioning, width, height, x, y, strength }) {
+    const area = ['percentage', height, width, y, x];
+    return [setConditioningValues(checkConditioning(conditioning, 'conditioning'), { area, strength, set_area_to_bounds: false })];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkConditioning, setConditioningValues } from '../../engine/tensor/conditioning.ts';
 
+/** Sets only `strength`. */
 export default defineNode({
   name: 'ConditioningSetAreaStrength',
   category: 'conditioning',
@@ -10,4 +12,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run({ conditioning, strength }) {
+    return [setConditioningValues(checkConditioning(conditioning, 'conditioning'), { strength })];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkConditioning, setConditioningValues } from '../../engine/tensor/conditioning.ts';
 
+/** Active only between start and end (fractions of the schedule): `start_percent`, `end_percent`. */
 export default defineNode({
   name: 'ConditioningSetTimestepRange',
   category: 'advanced/conditioning',
@@ -11,4 +13,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run({ conditioning, start, end }) {
+    return [setConditioningValues(checkConditioning(conditioning, 'conditioning'), { start_percent: start, end_percent: end })];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkConditioning, zeroOutConditioning } from '../../engine/tensor/conditioning.ts';
 
+/** Zeros the tokens and the pooled output, keeping every other option. */
 export default defineNode({
   name: 'ConditioningZeroOut',
   category: 'advanced/conditioning',
@@ -9,4 +11,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run({ conditioning }) {
+    return [zeroOutConditioning(checkConditioning(conditioning, 'conditioning'))];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { emptyImage } from '../../engine/tensor/imageops.ts';
 
+/** A batch of images filled with `color` (0xRRGGBB). */
 export default defineNode({
   name: 'EmptyImage',
   category: 'image',
@@ -12,4 +14,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ width, height, batch_size, color }) {
+    return [emptyImage(width, height, batch_size, color)];
+  },
 });

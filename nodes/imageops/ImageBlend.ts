@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { blendImages } from '../../engine/tensor/imageops.ts';
 
+/** image1·(1 − f) + mode(image1, image2)·f, clamped; image2 is resized (bicubic, centre crop) if its size differs. */
 export default defineNode({
   name: 'ImageBlend',
   displayName: 'Image Blend',
@@ -13,4 +15,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ image1, image2, blend_factor, blend_mode }) {
+    return [blendImages(image1, image2, blend_factor, blend_mode)];
+  },
 });

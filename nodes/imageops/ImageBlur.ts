@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { blurImage } from '../../engine/tensor/filters.ts';
 
+/** Gaussian blur with ComfyUI's kernel (sigma relative to the radius) and reflect padding. */
 export default defineNode({
   name: 'ImageBlur',
   displayName: 'Image Blur',
@@ -12,4 +14,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ image, blur_radius, sigma }) {
+    return [blurImage(image, blur_radius, sigma)];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { alphaFix, checkImage, compositeMasked } from '../../engine/tensor/imageops.ts';
 
+/** Pastes source into destination at (x, y), blended by an optional mask resized to the source. */
 export default defineNode({
   name: 'ImageCompositeMasked',
   category: 'image',
@@ -16,4 +18,9 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ destination, source, x, y, resize_source, mask }) {
+    checkImage(destination, 'destination');
+    checkImage(source, 'source');
+    return [compositeMasked(destination, alphaFix(destination, source), x, y, mask, 1, resize_source, 'NHWC')];
+  },
 });

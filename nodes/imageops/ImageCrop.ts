@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { cropImage } from '../../engine/tensor/imageops.ts';
 
+/** A width × height window at (x, y); x and y are kept inside the image. */
 export default defineNode({
   name: 'ImageCrop',
   displayName: 'Image Crop',
@@ -14,4 +16,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ image, width, height, x, y }) {
+    return [cropImage(image, width, height, x, y)];
+  },
 });

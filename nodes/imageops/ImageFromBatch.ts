@@ -1,5 +1,8 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { sliceBatch } from '../../engine/tensor/batch.ts';
+import { checkImage } from '../../engine/tensor/imageops.ts';
 
+/** `length` images from `batch_index`, both clamped into the batch. */
 export default defineNode({
   name: 'ImageFromBatch',
   category: 'image/batch',
@@ -11,4 +14,9 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ image, batch_index, length }) {
+    const [b] = checkImage(image, 'image');
+    const start = Math.min(b - 1, batch_index);
+    return [sliceBatch(image, start, Math.min(b - start, length))];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { quantizeImage } from '../../engine/tensor/quantize.ts';
 
+/** Reduces each image to at most `colors` colours (median cut, like PIL; approximate). */
 export default defineNode({
   name: 'ImageQuantize',
   displayName: 'Image Quantize',
@@ -12,4 +14,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ image, colors, dither }) {
+    return [quantizeImage(image, colors, dither)];
+  },
 });

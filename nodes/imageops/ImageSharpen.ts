@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { sharpenImage } from '../../engine/tensor/filters.ts';
 
+/** Unsharp mask: image + 10·alpha·(image − blur(image)), clamped. */
 export default defineNode({
   name: 'ImageSharpen',
   displayName: 'Image Sharpen',
@@ -13,4 +15,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ image, sharpen_radius, sigma, alpha }) {
+    return [sharpenImage(image, sharpen_radius, sigma, alpha)];
+  },
 });

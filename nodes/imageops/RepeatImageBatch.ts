@@ -1,5 +1,8 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { repeatBatch } from '../../engine/tensor/batch.ts';
+import { checkImage } from '../../engine/tensor/imageops.ts';
 
+/** The batch tiled `amount` times. */
 export default defineNode({
   name: 'RepeatImageBatch',
   category: 'image/batch',
@@ -10,4 +13,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ image, amount }) {
+    checkImage(image, 'image');
+    return [repeatBatch(image, amount)];
+  },
 });

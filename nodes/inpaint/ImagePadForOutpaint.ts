@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { padForOutpaint } from '../../engine/tensor/imageops.ts';
 
+/** Grows the canvas with 0.5 grey; the mask is 1 on the new area and fades quadratically into the image over `feathering` pixels. */
 export default defineNode({
   name: 'ImagePadForOutpaint',
   displayName: 'Pad Image for Outpainting',
@@ -15,4 +17,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }, { type: 'MASK' }],
+  run({ image, left, top, right, bottom, feathering }) {
+    const { image: padded, mask } = padForOutpaint(image, left, top, right, bottom, feathering);
+    return [padded, mask];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { emptyLatent } from '../../engine/tensor/latent.ts';
 
+/** Zeros [batch_size, 4, height/8, width/8]; the sampler widens an all-zero latent for 16-channel models. */
 export default defineNode({
   name: 'EmptyLatentImage',
   displayName: 'Empty Latent Image',
@@ -12,4 +14,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run({ width, height, batch_size }) {
+    return [emptyLatent(width, height, batch_size, 4)];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { emptyLatent } from '../../engine/tensor/latent.ts';
 
+/** Zeros [batch_size, 16, height/8, width/8] (SD3 / FLUX latents; ComfyUI fills with zeros too). */
 export default defineNode({
   name: 'EmptySD3LatentImage',
   category: 'latent/sd3',
@@ -11,4 +13,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run({ width, height, batch_size }) {
+    return [emptyLatent(width, height, batch_size, 16)];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { blendLatents, checkLatent } from '../../engine/tensor/latent.ts';
 
+/** samples1·blend_factor + samples2·(1 − blend_factor); samples2 is resized (bicubic, centre crop) if its size differs. */
 export default defineNode({
   name: 'LatentBlend',
   displayName: 'Latent Blend',
@@ -12,4 +14,9 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run({ samples1, samples2, blend_factor }) {
+    checkLatent(samples1, 'samples1');
+    checkLatent(samples2, 'samples2');
+    return [{ ...samples1, samples: blendLatents(samples1.samples, samples2.samples, blend_factor) }];
+  },
 });

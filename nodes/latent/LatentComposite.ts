@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkLatent, compositeLatent } from '../../engine/tensor/latent.ts';
 
+/** Pastes samples_from into samples_to at (x, y) pixels (÷8), optionally feathering the inner edges. */
 export default defineNode({
   name: 'LatentComposite',
   displayName: 'Latent Composite',
@@ -14,4 +16,9 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run({ samples_to, samples_from, x, y, feather }) {
+    checkLatent(samples_to, 'samples_to');
+    checkLatent(samples_from, 'samples_from');
+    return [{ ...samples_to, samples: compositeLatent(samples_to.samples, samples_from.samples, x, y, feather) }];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkLatent, cropLatent } from '../../engine/tensor/latent.ts';
 
+/** Crops width × height pixels at (x, y), all ÷8; the noise mask is kept as it is (as ComfyUI does). */
 export default defineNode({
   name: 'LatentCrop',
   displayName: 'Crop Latent',
@@ -14,4 +16,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run({ samples, width, height, x, y }) {
+    checkLatent(samples);
+    return [{ ...samples, samples: cropLatent(samples.samples, width, height, x, y) }];
+  },
 });

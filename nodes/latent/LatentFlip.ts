@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkLatent, flipNCHW } from '../../engine/tensor/latent.ts';
 
+/** 'x-axis' flips rows (upside down), 'y-axis' flips columns (mirror). */
 export default defineNode({
   name: 'LatentFlip',
   displayName: 'Flip Latent',
@@ -11,4 +13,10 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run({ samples, flip_method }) {
+    checkLatent(samples);
+    if (flip_method.startsWith('x')) return [{ ...samples, samples: flipNCHW(samples.samples, 'h') }];
+    if (flip_method.startsWith('y')) return [{ ...samples, samples: flipNCHW(samples.samples, 'w') }];
+    return [samples];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { latentFromBatch } from '../../engine/tensor/latent.ts';
 
+/** `length` items from `batch_index` (clamped); batch_index records which noise each item keeps. */
 export default defineNode({
   name: 'LatentFromBatch',
   displayName: 'Latent From Batch',
@@ -12,4 +14,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run({ samples, batch_index, length }) {
+    return [latentFromBatch(samples, batch_index, length)];
+  },
 });

@@ -1,5 +1,9 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkLatent, rot90NCHW } from '../../engine/tensor/latent.ts';
 
+const TURNS: Record<string, number> = { none: 0, '90 degrees': 1, '180 degrees': 2, '270 degrees': 3 };
+
+/** Clockwise quarter turns. */
 export default defineNode({
   name: 'LatentRotate',
   displayName: 'Rotate Latent',
@@ -11,4 +15,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run({ samples, rotation }) {
+    checkLatent(samples);
+    return [{ ...samples, samples: rot90NCHW(samples.samples, TURNS[rotation] ?? 0) }];
+  },
 });

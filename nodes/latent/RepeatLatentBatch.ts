@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { repeatLatent } from '../../engine/tensor/latent.ts';
 
+/** The batch tiled `amount` times (noise_mask and batch_index follow ComfyUI's rules). */
 export default defineNode({
   name: 'RepeatLatentBatch',
   displayName: 'Repeat Latent Batch',
@@ -11,4 +13,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run({ samples, amount }) {
+    return [repeatLatent(samples, amount)];
+  },
 });

@@ -1,4 +1,8 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { safetensorsPathFor } from '../../engine/io/model-file.ts';
+import { EmbeddingLibrary } from '../../engine/models/clip/embeddings.ts';
+import { ClipModel } from '../../engine/models/clip/model.ts';
+import { cacheDirOf } from '../../engine/models/sd/services.ts';
 
 export default defineNode({
   name: 'CLIPLoader',
@@ -14,4 +18,9 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CLIP' }],
+  run: ({ clip_name, type }, ctx) => {
+    const { folders } = ctx.services;
+    const file = safetensorsPathFor(folders.resolveModel('text_encoders', clip_name), cacheDirOf(ctx.services));
+    return [ClipModel.fromTextEncoders([file], type, { embeddings: new EmbeddingLibrary(folders) })];
+  },
 });

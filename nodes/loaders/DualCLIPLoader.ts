@@ -1,4 +1,8 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { safetensorsPathFor } from '../../engine/io/model-file.ts';
+import { EmbeddingLibrary } from '../../engine/models/clip/embeddings.ts';
+import { ClipModel } from '../../engine/models/clip/model.ts';
+import { cacheDirOf } from '../../engine/models/sd/services.ts';
 
 export default defineNode({
   name: 'DualCLIPLoader',
@@ -14,4 +18,9 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CLIP' }],
+  run: ({ clip_name1, clip_name2, type }, ctx) => {
+    const { folders } = ctx.services;
+    const files = [clip_name1, clip_name2].map((n) => safetensorsPathFor(folders.resolveModel('text_encoders', n), cacheDirOf(ctx.services)));
+    return [ClipModel.fromTextEncoders(files, type, { embeddings: new EmbeddingLibrary(folders) })];
+  },
 });

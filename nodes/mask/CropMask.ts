@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { cropMask } from '../../engine/tensor/mask.ts';
 
+/** mask[:, y:y+height, x:x+width], clamped to the mask. */
 export default defineNode({
   name: 'CropMask',
   category: 'mask',
@@ -13,4 +15,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MASK' }],
+  run({ mask, x, y, width, height }) {
+    return [cropMask(mask, x, y, width, height)];
+  },
 });

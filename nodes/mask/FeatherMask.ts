@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { featherMask } from '../../engine/tensor/mask.ts';
 
+/** Linear fades of the given widths on each edge. */
 export default defineNode({
   name: 'FeatherMask',
   category: 'mask',
@@ -13,4 +15,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MASK' }],
+  run({ mask, left, top, right, bottom }) {
+    return [featherMask(mask, left, top, right, bottom)];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { growMask } from '../../engine/tensor/mask.ts';
 
+/** Grows (expand > 0) or shrinks the mask one 3×3 step per unit; tapered corners drop the diagonals. */
 export default defineNode({
   name: 'GrowMask',
   category: 'mask',
@@ -11,4 +13,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MASK' }],
+  run({ mask, expand, tapered_corners }) {
+    return [growMask(mask, expand, tapered_corners)];
+  },
 });

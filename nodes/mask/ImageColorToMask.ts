@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { colorMask } from '../../engine/tensor/mask.ts';
 
+/** 1 where the pixel's 8-bit colour equals `color` (0xRRGGBB), else 0. */
 export default defineNode({
   name: 'ImageColorToMask',
   category: 'mask',
@@ -10,4 +12,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MASK' }],
+  run({ image, color }) {
+    return [colorMask(image, color)];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { imageChannel } from '../../engine/tensor/mask.ts';
 
+/** One channel of the image as a mask. */
 export default defineNode({
   name: 'ImageToMask',
   displayName: 'Convert Image to Mask',
@@ -11,4 +13,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MASK' }],
+  run({ image, channel }) {
+    return [imageChannel(image, channel)];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { invertMask } from '../../engine/tensor/mask.ts';
 
+/** 1 − mask. */
 export default defineNode({
   name: 'InvertMask',
   category: 'mask',
@@ -9,4 +11,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MASK' }],
+  run({ mask }) {
+    return [invertMask(mask)];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { compositeMasks } from '../../engine/tensor/mask.ts';
 
+/** Combines source into destination at (x, y) with the operation; the result is clamped to [0,1]. */
 export default defineNode({
   name: 'MaskComposite',
   category: 'mask',
@@ -13,4 +15,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MASK' }],
+  run({ destination, source, x, y, operation }) {
+    return [compositeMasks(destination, source, x, y, operation)];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { maskToImage } from '../../engine/tensor/mask.ts';
 
+/** The mask as a grey RGB image. */
 export default defineNode({
   name: 'MaskToImage',
   displayName: 'Convert Mask to Image',
@@ -10,4 +12,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ mask }) {
+    return [maskToImage(mask)];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { solidMask } from '../../engine/tensor/mask.ts';
 
+/** A [1, height, width] mask filled with `value`. */
 export default defineNode({
   name: 'SolidMask',
   category: 'mask',
@@ -11,4 +13,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MASK' }],
+  run({ value, width, height }) {
+    return [solidMask(value, width, height)];
+  },
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { thresholdMask } from '../../engine/tensor/mask.ts';
 
+/** 1 where mask > value, else 0. */
 export default defineNode({
   name: 'ThresholdMask',
   category: 'mask',
@@ -10,4 +12,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MASK' }],
+  run({ mask, value }) {
+    return [thresholdMask(mask, value)];
+  },
 });

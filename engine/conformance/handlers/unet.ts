@@ -6,26 +6,24 @@
 import type { CaseHandler, CaseTensor, ConformanceCase } from '../types.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { openUNet, type UNetSession } from '../../models/unet/load.ts';
+import { headsFromMetadata } from '../../models/unet/config.ts';
 import { applyModel } from '../../models/unet/apply.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { DiscreteModelSampling } from '../../sampling/model-sampling.ts';
 
 const sessions = new Map<string, Promise<UNetSession>>();
 
-/** One session per checkpoint and head option, shared by every case of the run. */
+/** One session per checkpoint and head split, shared by every case of the run. */
 export function unetFor(path: string, headChannels?: number): Promise<UNetSession> {
-  const key = `${path}|${headChannels ?? ''}`;
+  const file = SafetensorsFile.open(path);
+  const heads = headChannels ? { headChannels } : headsFromMetadata(file.metadata);
+  const key = `${path}|${JSON.stringify(heads)}`;
   let s = sessions.get(key);
   if (!s) {
-    s = (async () => {
-      const file = SafetensorsFile.open(path);
-      try {
-        return await openUNet(file, headChannels ? { headChannels } : {});
-      } finally {
-        file.close();
-      }
-    })();
+    s = openUNet(file, heads).finally(() => file.close());
     sessions.set(key, s);
+  } else {
+    file.close();
   }
   return s;
 }

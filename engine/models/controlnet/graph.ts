@@ -11,12 +11,14 @@ import { GraphBuilder, type Dim, type Ep } from '../../onnx/index.ts';
 import { WeftError } from '../../errors.ts';
 import { parseUNetConfig, headsFromMetadata, type HeadOptions, type UNetConfig } from '../unet/config.ts';
 import { conv, silu, type Emit } from '../unet/blocks.ts';
-import { embedInputs, runLayers, type GraphIO } from '../unet/graph.ts';
+import { dim, embedInputs, runLayers, type GraphIO, type StaticShape } from '../unet/graph.ts';
 
 export interface BuildControlNetOptions extends HeadOptions {
   /** Key prefix; default: `control_model.` when present, else none. */
   prefix?: string;
   ep?: Ep;
+  /** Fixed dims (as for the UNet); height/width are the latent's. */
+  shape?: StaticShape;
 }
 
 export interface BuiltControlNet {
@@ -52,10 +54,12 @@ export function buildControlNet(file: SafetensorsFile, opts: BuildControlNetOpti
   const g = new GraphBuilder({ name: 'controlnet', ep: opts.ep });
   const e: Emit = { g, file, prefix };
   const inputs: GraphIO[] = [];
-  const { x, emb, context } = embedInputs(e, cfg, inputs);
+  const { x, emb, context } = embedInputs(e, cfg, inputs, opts.shape);
+  const sp = (c: number, down: number): Dim[] => [dim(opts.shape, 'batch'), c, dim(opts.shape, 'height', down), dim(opts.shape, 'width', down)];
   const convs = hintConvs(file, prefix);
   const hintChannels = g.shapeOf(file, `${prefix}input_hint_block.${convs[0]}.weight`)[1]!;
-  const hintDims: Dim[] = ['batch', hintChannels, 'height*8', 'width*8'];
+  const up8 = (axis: 'height' | 'width'): Dim => (opts.shape?.[axis] !== undefined ? opts.shape[axis]! * 8 : `${axis}*8`);
+  const hintDims: Dim[] = [dim(opts.shape, 'batch'), hintChannels, up8('height'), up8('width')];
   inputs.push({ name: 'hint', dims: hintDims });
   let hint = g.input('hint', 'float32', hintDims);
   // The hint encoder downsamples 8× with three stride-2 convs: every channel-changing conv but the first and last.
@@ -63,7 +67,7 @@ export function buildControlNet(file: SafetensorsFile, opts: BuildControlNetOpti
     const cin = g.shapeOf(file, `${prefix}input_hint_block.${i}.weight`)[1]!;
     const cout = g.shapeOf(file, `${prefix}input_hint_block.${i}.weight`)[0]!;
     const stride = n > 0 && n < convs.length - 1 && cin !== cout ? 2 : 1;
-    hint = conv(e, hint, `input_hint_block.${i}`, 3, stride);
+    hint = conv(e, hint, `input_hint_block.${i}`, stride);
     if (n < convs.length - 1) hint = silu(e, hint);
   });
 
@@ -73,11 +77,11 @@ export function buildControlNet(file: SafetensorsFile, opts: BuildControlNetOpti
     h = runLayers(e, layers, h, emb, context);
     if (i === 0) h = g.op('Add', [h, hint]);
     const name = `control_${i}`;
-    g.output(conv(e, h, `zero_convs.${i}.0`, 1), name, 'float32', ['batch', cfg.skips[i]!.ch, `height/${cfg.skips[i]!.down}`, `width/${cfg.skips[i]!.down}`]);
+    g.output(conv(e, h, `zero_convs.${i}.0`), name, 'float32', sp(cfg.skips[i]!.ch, cfg.skips[i]!.down));
     outputs.push(name);
   });
   h = runLayers(e, cfg.middleBlock, h, emb, context);
-  g.output(conv(e, h, 'middle_block_out.0', 1), 'control_middle', 'float32', ['batch', cfg.middleChannels, `height/${cfg.middleDown}`, `width/${cfg.middleDown}`]);
+  g.output(conv(e, h, 'middle_block_out.0'), 'control_middle', 'float32', sp(cfg.middleChannels, cfg.middleDown));
   outputs.push('control_middle');
   const { bytes, weightsDir } = g.build();
   return { bytes, weightsDir, config: cfg, hintChannels, inputs, outputs };

@@ -81,8 +81,23 @@ function countIndexed(src: TensorShapes, base: string): number {
   return n;
 }
 
-function headsFor(src: TensorShapes, key: string, inner: number, linear: boolean, h: HeadOptions): number {
-  const headChannels = h.headChannels ?? (h.numHeads === undefined && linear ? 64 : undefined);
+/**
+ * ComfyUI's family defaults when nothing says otherwise: SD1 (768-wide context, or conv proj_in without ADM)
+ * uses 8 heads; SD2 and SDXL use 64 channels per head. Same rule as models/detect.ts.
+ */
+function defaultHeads(src: TensorShapes, prefix: string): HeadOptions {
+  for (const [k, t] of src.tensors) {
+    if (!k.startsWith(prefix) || !k.endsWith('.proj_in.weight')) continue;
+    const linear = t.shape.length === 2;
+    const ctx = src.tensors.get(k.replace(/proj_in\.weight$/, 'transformer_blocks.0.attn2.to_k.weight'))?.shape[1];
+    const adm = src.tensors.has(`${prefix}label_emb.0.0.weight`);
+    return ctx === 768 || (!linear && !adm) ? { numHeads: 8 } : { headChannels: 64 };
+  }
+  return { numHeads: 8 };
+}
+
+function headsFor(src: TensorShapes, key: string, inner: number, h: HeadOptions): number {
+  const headChannels = h.headChannels;
   if (headChannels !== undefined) {
     if (inner % headChannels !== 0) fail(src, `${key}: width ${inner} is not a multiple of ${headChannels} channels per head (pass headChannels/numHeads)`, key);
     return inner / headChannels;
@@ -118,7 +133,7 @@ function parseSequential(src: TensorShapes, key: string, heads: HeadOptions): La
       const inner = q[0]!;
       out.push({
         kind: 'transformer', key: k, ch: pin[1]!, depth, linear, inner, contextDim: ctx[1]!,
-        heads: headsFor(src, k, inner, linear, heads), ffInner: ff[1]!,
+        heads: headsFor(src, k, inner, heads), ffInner: ff[1]!,
       });
     } else if (has('weight') && shapeOf(src, `${k}.weight`).length === 4) {
       const w = shapeOf(src, `${k}.weight`);
@@ -156,26 +171,29 @@ export function parseUNetConfig(src: TensorShapes, opts: ParseOptions = {}): UNe
   const timeEmbedDim = shapeOf(src, p('time_embed.2.weight'))[0]!;
   const admInChannels = src.tensors.has(p('label_emb.0.0.weight')) ? shapeOf(src, p('label_emb.0.0.weight'))[1]! : 0;
 
+  const heads: HeadOptions = opts.headChannels !== undefined || opts.numHeads !== undefined
+    ? { headChannels: opts.headChannels, numHeads: opts.headChannels !== undefined ? undefined : opts.numHeads }
+    : defaultHeads(src, prefix);
   const nIn = countIndexed(src, p('input_blocks.'));
   const inputBlocks: Layer[][] = [];
   const skips: { ch: number; down: number }[] = [];
   let ch = conv0[1]!;
   let down = 1;
   for (let i = 0; i < nIn; i++) {
-    const layers = parseSequential(src, p(`input_blocks.${i}`), opts);
+    const layers = parseSequential(src, p(`input_blocks.${i}`), heads);
     if (layers.length === 0) fail(src, `input_blocks.${i} is empty`, p(`input_blocks.${i}`));
     if (layers.some((l) => l.kind === 'down')) down *= 2;
     ch = outChannelsOf(layers, ch);
     inputBlocks.push(layers);
     skips.push({ ch, down });
   }
-  const middleBlock = parseSequential(src, p('middle_block'), opts);
+  const middleBlock = parseSequential(src, p('middle_block'), heads);
   const middleChannels = outChannelsOf(middleBlock, ch);
   const outputBlocks: Layer[][] = [];
   let outChannels = 0;
   if (!opts.encoderOnly) {
     const nOut = countIndexed(src, p('output_blocks.'));
-    for (let i = 0; i < nOut; i++) outputBlocks.push(parseSequential(src, p(`output_blocks.${i}`), opts));
+    for (let i = 0; i < nOut; i++) outputBlocks.push(parseSequential(src, p(`output_blocks.${i}`), heads));
     if (nOut !== nIn) fail(src, `${nIn} input blocks but ${nOut} output blocks: every output block pops one skip connection`);
     outChannels = shapeOf(src, p('out.2.weight'))[0]!;
   }
@@ -216,4 +234,9 @@ export function headsFromMetadata(metadata: Readonly<Record<string, string>> | u
     }
   }
   return {};
+}
+
+/** HeadOptions from models/detect.ts's UNetConfig (−1 marks the unused one of the pair). */
+export function headsFromDetected(u: { numHeads: number; headChannels: number }): HeadOptions {
+  return u.headChannels > 0 ? { headChannels: u.headChannels } : u.numHeads > 0 ? { numHeads: u.numHeads } : {};
 }

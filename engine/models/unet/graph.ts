@@ -12,7 +12,7 @@
 import type { SafetensorsFile } from '../../io/safetensors.ts';
 import { GraphBuilder, type Dim, type Ep } from '../../onnx/index.ts';
 import { WeftError } from '../../errors.ts';
-import { parseUNetConfig, type HeadOptions, type Layer, type UNetConfig } from './config.ts';
+import { downsampledSize, parseUNetConfig, type HeadOptions, type Layer, type UNetConfig } from './config.ts';
 import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type Emit } from './blocks.ts';
 
 export interface BuildUNetOptions extends HeadOptions {
@@ -22,7 +22,11 @@ export interface BuildUNetOptions extends HeadOptions {
   withControl?: boolean;
   ep?: Ep;
   name?: string;
+  /** Fix some dims instead of leaving them symbolic (lets ORT plan memory for one size). */
+  shape?: StaticShape;
 }
+
+export interface StaticShape { batch?: number; height?: number; width?: number; tokens?: number }
 
 export interface GraphIO {
   name: string;
@@ -39,8 +43,10 @@ export interface BuiltUNet {
   controlInputs: string[];
 }
 
-/** Dim name of a skip's spatial size: `height`, `height/2`, … (documentation only; ORT checks nothing). */
-function spatial(axis: 'height' | 'width', down: number): Dim {
+/** A dim: fixed when `shape` gives it, else symbolic (`height`, `height/2`, … — names only, ORT checks nothing). */
+export function dim(shape: StaticShape | undefined, axis: keyof StaticShape, down = 1): Dim {
+  const v = shape?.[axis];
+  if (v !== undefined) return down === 1 ? v : downsampledSize(v, down);
   return down === 1 ? axis : `${axis}/${down}`;
 }
 
@@ -49,7 +55,7 @@ export function runLayers(e: Emit, layers: Layer[], h0: string, emb: string, con
   let h = h0;
   for (const l of layers) {
     switch (l.kind) {
-      case 'conv': h = conv(e, h, l.key.slice(e.prefix.length), 3); break;
+      case 'conv': h = conv(e, h, l.key.slice(e.prefix.length)); break;
       case 'res': h = resBlock(e, h, emb, l); break;
       case 'transformer': h = spatialTransformer(e, h, context, l); break;
       case 'down': h = downsample(e, h, l.key); break;
@@ -60,18 +66,19 @@ export function runLayers(e: Emit, layers: Layer[], h0: string, emb: string, con
 }
 
 /** Declares x/timesteps/context(/y) and returns the timestep(+ADM) embedding. */
-export function embedInputs(e: Emit, cfg: UNetConfig, io: GraphIO[], names = { x: 'x', timesteps: 'timesteps', context: 'context', y: 'y' }): { x: string; emb: string; context: string } {
+export function embedInputs(e: Emit, cfg: UNetConfig, io: GraphIO[], shape?: StaticShape): { x: string; emb: string; context: string } {
   const g = e.g;
   const decl = (name: string, dims: Dim[]): string => {
     io.push({ name, dims });
     return g.input(name, 'float32', dims);
   };
-  const x = decl(names.x, ['batch', cfg.inChannels, 'height', 'width']);
-  const t = decl(names.timesteps, ['batch']);
-  const context = decl(names.context, ['batch', 'tokens', cfg.contextDim]);
+  const B = dim(shape, 'batch');
+  const x = decl('x', [B, cfg.inChannels, dim(shape, 'height'), dim(shape, 'width')]);
+  const t = decl('timesteps', [B]);
+  const context = decl('context', [B, dim(shape, 'tokens'), cfg.contextDim]);
   let emb = mlp(e, timestepEmbedding(e, t, cfg.modelChannels), 'time_embed.0', 'time_embed.2');
   if (cfg.admInChannels > 0) {
-    const y = decl(names.y, ['batch', cfg.admInChannels]);
+    const y = decl('y', [B, cfg.admInChannels]);
     emb = g.op('Add', [emb, mlp(e, y, 'label_emb.0.0', 'label_emb.0.2')]);
   }
   return { x, emb, context };
@@ -83,17 +90,18 @@ export function buildUNet(file: SafetensorsFile, opts: BuildUNetOptions = {}): B
   const g = new GraphBuilder({ name: opts.name ?? 'unet', ep: opts.ep });
   const e: Emit = { g, file, prefix: cfg.prefix };
   const inputs: GraphIO[] = [];
-  const { x, emb, context } = embedInputs(e, cfg, inputs);
+  const { x, emb, context } = embedInputs(e, cfg, inputs, opts.shape);
+  const sp = (c: number, down: number): Dim[] => [dim(opts.shape, 'batch'), c, dim(opts.shape, 'height', down), dim(opts.shape, 'width', down)];
 
   const controlInputs: string[] = [];
   const control: string[] = [];
   if (opts.withControl) {
     cfg.skips.forEach((s, i) => {
-      const dims: Dim[] = ['batch', s.ch, spatial('height', s.down), spatial('width', s.down)];
+      const dims = sp(s.ch, s.down);
       inputs.push({ name: `control_${i}`, dims });
       control.push(g.input(`control_${i}`, 'float32', dims));
     });
-    const mdims: Dim[] = ['batch', cfg.middleChannels, spatial('height', cfg.middleDown), spatial('width', cfg.middleDown)];
+    const mdims = sp(cfg.middleChannels, cfg.middleDown);
     inputs.push({ name: 'control_middle', dims: mdims });
     controlInputs.push(...control, g.input('control_middle', 'float32', mdims));
   }
@@ -113,8 +121,8 @@ export function buildUNet(file: SafetensorsFile, opts: BuildUNetOptions = {}): B
     h = g.op('Concat', [h, skip], { axis: 1 });
     h = runLayers(e, layers, h, emb, context, skips[skips.length - 1]);
   }
-  h = conv(e, silu(e, groupNorm(e, h, 'out.0', 1e-5)), 'out.2', 3);
-  const outDims: Dim[] = ['batch', cfg.outChannels, 'height', 'width'];
+  h = conv(e, silu(e, groupNorm(e, h, 'out.0', 1e-5)), 'out.2');
+  const outDims = sp(cfg.outChannels, 1);
   g.output(h, 'out', 'float32', outDims);
   const { bytes, weightsDir } = g.build();
   return { bytes, weightsDir, config: cfg, inputs, outputs: [{ name: 'out', dims: outDims }], controlInputs };

@@ -91,6 +91,22 @@ test('runs, is deterministic, and serves several sizes from one session', async 
   assert.deepEqual(odd.shape, [1, 4, 5, 7]);
 });
 
+test('a static-shape build computes the same as the symbolic one', async () => {
+  const shape = { batch: 1, height: 6, width: 10, tokens: 4 };
+  const st = await loadUNet(join(dir, 'sd1.safetensors'), { shape, session: { threads: 1 } });
+  try {
+    assert.deepEqual(st.graph.inputs.find((i) => i.name === 'x')!.dims, [1, 4, 6, 10]);
+    const x = rand([1, 4, 6, 10], 30);
+    const ctx = rand([1, 4, 16], 31);
+    const a = await st.run({ x, timesteps: Float32Array.of(250), context: ctx });
+    const b = await sd1.run({ x, timesteps: Float32Array.of(250), context: ctx });
+    assert.ok(maxDiff(a.data, b.data) < 1e-6);
+    await assert.rejects(st.run({ x: rand([1, 4, 8, 8], 32), timesteps: Float32Array.of(1), context: ctx }));
+  } finally {
+    await st.release();
+  }
+});
+
 test('batch rows are independent: [a, b] equals a and b run alone', async () => {
   const x = rand([2, 4, 6, 6], 5);
   const ctx = rand([2, 5, 16], 6);

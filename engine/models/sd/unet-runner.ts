@@ -1,0 +1,90 @@
+/**
+ * The UNet of an SdModel as a session in the ModelService (a worker thread): the graph is built here once
+ * per session key (weights stay in the user's file, mapped by ORT) and every call crosses the worker
+ * boundary as transferable buffers, so the executor's event loop stays free while the network runs.
+ */
+import { WeftError } from '../../errors.ts';
+import { SafetensorsFile } from '../../io/safetensors.ts';
+import type { ModelHandle, ModelService } from '../../runtime/service.ts';
+import type { WireFeeds } from '../../runtime/wire.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
+import { buildUNet, type BuildUNetOptions } from '../unet/graph.ts';
+import type { SdModel, UNetCall } from './model.ts';
+
+interface Loaded {
+  handle: ModelHandle;
+  controlInputs: string[];
+  inChannels: number;
+  admInChannels: number;
+}
+
+const loaded = new WeakMap<ModelService, Map<string, Promise<Loaded>>>();
+
+function buildOptions(model: SdModel, withControl: boolean): BuildUNetOptions {
+  let o: BuildUNetOptions = { prefix: model.source.prefix, ...model.source.heads, withControl };
+  for (const p of model.patches) if (p.build) o = p.build(o);
+  return o;
+}
+
+/** The loaded UNet session for this model (with ControlNet residual inputs when `withControl`). */
+export function unetSession(service: ModelService, model: SdModel, withControl = false): Promise<Loaded> {
+  let byKey = loaded.get(service);
+  if (!byKey) loaded.set(service, (byKey = new Map()));
+  const key = `${model.sessionKey}${withControl ? '|control' : ''}`;
+  let p = byKey.get(key);
+  if (!p) {
+    p = (async () => {
+      const file = SafetensorsFile.open(model.source.path);
+      let built;
+      try {
+        built = buildUNet(file, buildOptions(model, withControl));
+      } finally {
+        file.close();
+      }
+      const handle = await service.load(key, { graph: built.bytes, weightsDir: built.weightsDir, sizeBytes: estimateBytes(model) });
+      return { handle, controlInputs: built.controlInputs, inChannels: built.config.inChannels, admInChannels: built.config.admInChannels };
+    })();
+    p.catch(() => byKey!.delete(key));
+    byKey.set(key, p);
+  }
+  return p;
+}
+
+/** Mapped weights count against the budget like loaded ones (ORT keeps what it touches resident). */
+function estimateBytes(model: SdModel): number {
+  const f = SafetensorsFile.open(model.source.path);
+  try {
+    let n = 0;
+    for (const [name, t] of f.tensors) if (name.startsWith(model.source.prefix)) n += t.shape.reduce((a, b) => a * b, 1) * 4;
+    return Math.max(n, 1 << 20);
+  } finally {
+    f.close();
+  }
+}
+
+function wire(t: Tensor): WireFeeds[string] {
+  return { type: 'float32', dims: [...t.shape], data: t.data };
+}
+
+/** Runs one prepared call (after wrappers) in the worker; returns the raw eps / v prediction. */
+export async function runUNet(service: ModelService, call: UNetCall): Promise<Tensor> {
+  const s = await unetSession(service, call.model, !!call.control);
+  const B = call.x.shape[0]!;
+  if (call.x.shape[1] !== s.inChannels) {
+    throw new WeftError(`the model takes ${s.inChannels} input channels, got a latent batch with ${call.x.shape[1]}` +
+      (s.inChannels === 9 ? ' (an inpaint model needs InpaintModelConditioning or VAEEncodeForInpaint)' : ''), { input: 'latent_image' });
+  }
+  const feeds: WireFeeds = {
+    x: wire(call.x),
+    timesteps: { type: 'float32', dims: [B], data: call.timesteps },
+    context: wire(call.context),
+  };
+  if (s.admInChannels > 0) {
+    if (!call.y) throw new WeftError('this model needs pooled text conditioning (SDXL "y"): encode the prompt with this model\'s CLIP', { input: 'positive' });
+    feeds.y = wire(call.y);
+  }
+  if (call.control) call.control.forEach((t, i) => (feeds[s.controlInputs[i]!] = wire(t)));
+  const out = (await s.handle.run(feeds)).out;
+  if (!out) throw new WeftError('the UNet session returned no "out" tensor');
+  return { shape: out.dims, data: out.data as Float32Array };
+}
