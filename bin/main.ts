@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { runCli } from '../engine/cli/main.ts';
 import type { NodeDef } from '../engine/graph/node.ts';
 import { createRegistry } from '../nodes/index.ts';
+import { createModelServices } from '../engine/models/sd/services.ts';
 
 const extra: NodeDef<any, any>[] = [];
 for (const mod of (process.env.WEFT_NODE_MODULES ?? '').split(path.delimiter).filter(Boolean)) {
@@ -27,7 +28,12 @@ process.once('SIGINT', () => {
 
 const code = await runCli(
   process.argv.slice(2),
-  { createRegistry: () => createRegistry().register(...extra), signal: abort.signal },
+  {
+    createRegistry: () => createRegistry().register(...extra),
+    // One model runtime per process: UNet/VAE sessions live in its worker threads.
+    createServices: (folders) => createModelServices(folders),
+    signal: abort.signal,
+  },
   { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env },
 );
 process.exitCode = code;

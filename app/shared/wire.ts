@@ -56,7 +56,18 @@ export type WsMessage =
       type: 'execution_error';
       data: { prompt_id: string; node_id: string; node_type: string; exception_message: string; exception_type: string; traceback?: string[] };
     }
-  | { type: 'download_progress'; data: Record<string, unknown> };
+  | { type: 'weft.download'; data: DownloadState };
+
+/** The server's model download state (engine/server/download.ts), sent as `weft.download`. */
+export interface DownloadState {
+  id: string;
+  folder: string;
+  filename: string;
+  status: 'downloading' | 'done' | 'error' | 'cancelled';
+  received: number;
+  total: number | null;
+  error?: string;
+}
 
 /** An entry of GET /weft/catalogue. */
 export interface CatalogueEntry {

@@ -11,8 +11,8 @@
 import { realpathSync } from 'node:fs';
 import * as path from 'node:path';
 import { WeftError } from '../errors.ts';
-import type { SafetensorsFile } from '../io/safetensors.ts';
 import { AttrType, DataType, Msg, type ElemType } from './proto.ts';
+import { locateWeight, type WeightSource } from './weights.ts';
 
 export type Ep = 'cpu' | 'webgpu';
 export type Dim = number | string;
@@ -196,7 +196,7 @@ export class GraphBuilder {
   }
 
   /** Shape of a checkpoint tensor (throws a WeftError naming file and key when missing). */
-  shapeOf(file: SafetensorsFile, key: string): number[] {
+  shapeOf(file: WeightSource, key: string): number[] {
     const t = file.tensors.get(key);
     if (!t) throw new WeftError(`${file.path}: tensor "${key}" is missing (needed by graph ${this.name})`, { file: file.path, input: key, type: 'model_load_error' });
     return t.shape;
@@ -207,10 +207,11 @@ export class GraphBuilder {
    * contiguous range along dim 0 (free: just another byte range), used to split fused q/k/v or GEGLU halves.
    * fp16/bf16/f8/f64 tensors get a Cast to float, which ORT constant-folds once at session creation.
    */
-  weight(file: SafetensorsFile, key: string, opts: { rows?: [number, number] } = {}): string {
+  weight(file: WeightSource, key: string, opts: { rows?: [number, number] } = {}): string {
     const shape = this.shapeOf(file, key);
-    const t = file.tensors.get(key)!;
-    const real = this.realpath(file.path);
+    // An overlay source may keep this key in another file (a LoRA side file): read it from there.
+    const { path: home, tensor: t } = locateWeight(file, key);
+    const real = this.realpath(home);
     const cacheKey = `${real}\0${key}\0${opts.rows?.join(':') ?? ''}`;
     const hit = this.weightCache.get(cacheKey);
     if (hit) return hit;

@@ -178,7 +178,11 @@ export async function startServer(opts: ServerOptions): Promise<WeftServer> {
         await serveStatic(r, res, opts.staticDir);
       }
     } catch (e) {
-      if (e instanceof HttpError) return sendError(res, e.status, e.message, e.body);
+      if (e instanceof HttpError) {
+        // A refused body may still be streaming in: close the connection rather than read it all.
+        if (e.status === 413) res.setHeader('Connection', 'close');
+        return sendError(res, e.status, e.message, e.body);
+      }
       console.error(`weft server: ${method} ${path} failed:`, e);
       sendError(res, 500, `internal error: ${errorMessage(e)}`);
     } finally {

@@ -33,7 +33,6 @@ export function previewFrame(format: 'JPEG' | 'PNG', data: Uint8Array): Buffer {
 export class WsHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly clients = new Map<string, Set<WebSocket>>();
-  private readonly promptClients = new Map<string, string>();
   private readonly queue: PromptQueue;
   private readonly features: () => Record<string, unknown>;
   private running: { promptId: string; node: string | null } | null = null;
@@ -43,11 +42,6 @@ export class WsHub {
     this.queue = queue;
     this.features = features;
     this.detach = queue.events.onAny((type, data) => this.forward(type, data as QueueEvents[keyof QueueEvents]));
-  }
-
-  /** Remembers which client queued a prompt, so its events go there. */
-  bindPrompt(promptId: string, clientId: string | undefined): void {
-    if (clientId) this.promptClients.set(promptId, clientId);
   }
 
   accept(req: IncomingMessage, socket: Duplex, head: Buffer, requested: string | null): void {
@@ -83,11 +77,14 @@ export class WsHub {
     if (r?.node && this.clientFor(r.promptId) === sid) this.sendTo(ws, 'executing', { node: r.node, display_node: r.node, prompt_id: r.promptId });
   }
 
+  /** The client that queued a prompt: POST /prompt stores client_id in extra_data, as ComfyUI does. */
   clientFor(promptId: string): string | undefined {
-    const known = this.promptClients.get(promptId);
-    if (known) return known;
-    const item = this.queue.running()?.prompt_id === promptId ? this.queue.running() : this.queue.pending().find((i) => i.prompt_id === promptId);
-    const c = item?.extra_data.client_id;
+    const running = this.queue.running();
+    const extra =
+      running?.prompt_id === promptId
+        ? running.extra_data
+        : (this.queue.historyItem(promptId)?.prompt[3] ?? this.queue.pending().find((i) => i.prompt_id === promptId)?.extra_data);
+    const c = extra?.client_id;
     return typeof c === 'string' ? c : undefined;
   }
 
@@ -110,7 +107,6 @@ export class WsHub {
     } else if (!CLIENT_ONLY.has(type) || sid) {
       this.send(type, data, sid);
     }
-    if (type === 'executing' && (data as QueueEvents['executing']).node === null) this.promptClients.delete(promptId);
   }
 
   /** A JSON message to one client id, or to every client when `sid` is undefined. */

@@ -62,13 +62,14 @@ export function gaussianBlur(image: Tensor, radius: number, sigma: number, input
         }
       }
     }
+    // Vertical pass row by row so every tap reads a contiguous source row.
+    const rowLen = w * c;
     for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        for (let ch = 0; ch < c; ch++) {
-          let acc = 0;
-          for (let t = 0; t < size; t++) acc += k[t] * tmp[base + (ty[y * size + t] * w + x) * c + ch];
-          out[base + (y * w + x) * c + ch] = acc;
-        }
+      const dst = base + y * rowLen;
+      for (let t = 0; t < size; t++) {
+        const from = base + ty[y * size + t] * rowLen;
+        const kt = k[t];
+        for (let i = 0; i < rowLen; i++) out[dst + i] += kt * tmp[from + i];
       }
     }
   }

@@ -43,7 +43,7 @@ function padChannel(t: Tensor): Tensor {
   const px = t.data.length / c;
   const out = new Float32Array(px * (c + 1));
   for (let i = 0; i < px; i++) {
-    out.set(t.data.subarray(i * c, i * c + c), i * (c + 1));
+    for (let k = 0; k < c; k++) out[i * (c + 1) + k] = t.data[i * c + k];
     out[i * (c + 1) + c] = 1;
   }
   return { shape: [t.shape[0], t.shape[1], t.shape[2], c + 1], data: out };
@@ -53,7 +53,7 @@ function dropChannels(t: Tensor, keep: number): Tensor {
   const c = t.shape[3];
   const px = t.data.length / c;
   const out = new Float32Array(px * keep);
-  for (let i = 0; i < px; i++) out.set(t.data.subarray(i * c, i * c + keep), i * keep);
+  for (let i = 0; i < px; i++) for (let k = 0; k < keep; k++) out[i * keep + k] = t.data[i * c + k];
   return { shape: [t.shape[0], t.shape[1], t.shape[2], keep], data: out };
 }
 

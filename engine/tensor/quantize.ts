@@ -14,66 +14,83 @@ import type { Tensor } from './tensor.ts';
 
 export const DITHER_METHODS = ['none', 'floyd-steinberg', 'bayer-2', 'bayer-4', 'bayer-8', 'bayer-16'] as const;
 
+/** A median-cut box: the range [start, end) of the shared colour/count arrays. */
 interface Box {
-  colors: Uint32Array; // packed 0xRRGGBB, distinct
-  counts: Float64Array;
+  start: number;
+  end: number;
   total: number;
 }
 
 const chan = (p: number, a: number) => (p >> (16 - 8 * a)) & 0xff;
 
-function boxRange(box: Box): { axis: number; range: number } {
-  let best = { axis: 0, range: -1 };
+/** The channel with the widest value range inside the box. */
+function widestAxis(cols: Uint32Array, box: Box): number {
+  let axis = 0;
+  let best = -1;
   for (let a = 0; a < 3; a++) {
     let lo = 255;
     let hi = 0;
-    for (const p of box.colors) {
-      const v = chan(p, a);
+    for (let i = box.start; i < box.end; i++) {
+      const v = chan(cols[i], a);
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
-    if (hi - lo > best.range) best = { axis: a, range: hi - lo };
+    if (hi - lo > best) [axis, best] = [a, hi - lo];
   }
-  return best;
+  return axis;
 }
 
-/** Splits the box along its widest channel at the pixel-weighted median. */
-function split(box: Box): [Box, Box] {
-  const { axis } = boxRange(box);
-  const order = Array.from(box.colors.keys()).sort((i, j) => chan(box.colors[i], axis) - chan(box.colors[j], axis));
-  let acc = 0;
-  let cut = 1;
-  for (let i = 0; i < order.length - 1; i++) {
-    acc += box.counts[order[i]];
-    cut = i + 1;
-    if (acc * 2 >= box.total) break;
+/**
+ * Splits the box along its widest channel at the pixel-weighted median value (colours sharing
+ * that value stay together), partitioning the shared arrays in place.
+ */
+function split(cols: Uint32Array, counts: Float64Array, box: Box): [Box, Box] {
+  const axis = widestAxis(cols, box);
+  const weight = new Float64Array(256);
+  for (let i = box.start; i < box.end; i++) weight[chan(cols[i], axis)] += counts[i];
+  let hi = 255;
+  while (weight[hi] === 0) hi--;
+  let cut = 0;
+  let acc = weight[0];
+  // The cut stays below the largest value present so the upper side is never empty.
+  while (acc * 2 < box.total && cut < hi - 1) acc += weight[++cut];
+  let i = box.start;
+  let j = box.end - 1;
+  let leftTotal = 0;
+  while (i <= j) {
+    if (chan(cols[i], axis) <= cut) leftTotal += counts[i++];
+    else {
+      [cols[i], cols[j]] = [cols[j], cols[i]];
+      [counts[i], counts[j]] = [counts[j], counts[i]];
+      j--;
+    }
   }
-  const make = (idx: number[]): Box => {
-    const colors = Uint32Array.from(idx, (i) => box.colors[i]);
-    const counts = Float64Array.from(idx, (i) => box.counts[i]);
-    return { colors, counts, total: counts.reduce((s, v) => s + v, 0) };
-  };
-  return [make(order.slice(0, cut)), make(order.slice(cut))];
+  return [
+    { start: box.start, end: i, total: leftTotal },
+    { start: i, end: box.end, total: box.total - leftTotal },
+  ];
 }
 
 /** Median-cut palette (RGB triples) of at most `colors` entries for packed pixels. */
 export function medianCutPalette(pixels: Uint32Array, colors: number): Uint8Array {
   const hist = new Map<number, number>();
   for (const p of pixels) hist.set(p, (hist.get(p) ?? 0) + 1);
-  const boxes: Box[] = [{ colors: Uint32Array.from(hist.keys()), counts: Float64Array.from(hist.values()), total: pixels.length }];
+  const cols = Uint32Array.from(hist.keys());
+  const counts = Float64Array.from(hist.values());
+  const boxes: Box[] = [{ start: 0, end: cols.length, total: pixels.length }];
   while (boxes.length < colors) {
     // The most populated box that still holds more than one colour is split next.
     let pick = -1;
-    for (let i = 0; i < boxes.length; i++) if (boxes[i].colors.length > 1 && (pick < 0 || boxes[i].total > boxes[pick].total)) pick = i;
+    for (let i = 0; i < boxes.length; i++) if (boxes[i].end - boxes[i].start > 1 && (pick < 0 || boxes[i].total > boxes[pick].total)) pick = i;
     if (pick < 0) break;
-    boxes.splice(pick, 1, ...split(boxes[pick]));
+    boxes.splice(pick, 1, ...split(cols, counts, boxes[pick]));
   }
   const pal = new Uint8Array(boxes.length * 3);
-  boxes.forEach((box, i) => {
+  boxes.forEach((box, k) => {
     for (let a = 0; a < 3; a++) {
-      let s = 0;
-      box.colors.forEach((p, j) => (s += chan(p, a) * box.counts[j]));
-      pal[i * 3 + a] = Math.floor((s + box.total / 2) / box.total);
+      let sum = 0;
+      for (let i = box.start; i < box.end; i++) sum += chan(cols[i], a) * counts[i];
+      pal[k * 3 + a] = Math.floor((sum + box.total / 2) / box.total);
     }
   });
   return pal;
@@ -174,7 +191,7 @@ function quantizeBytes(rgb: Uint8Array, h: number, w: number, colors: number, di
   }
   for (let i = 0; i < h * w; i++) {
     const idx = lookup(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]);
-    rgb.set(pal.subarray(idx * 3, idx * 3 + 3), i * 3);
+    for (let c = 0; c < 3; c++) rgb[i * 3 + c] = pal[idx * 3 + c];
   }
 }
 

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asSdVae, inpaintModelConditioning, requireModels } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'InpaintModelConditioning',
@@ -14,4 +15,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING', name: 'positive' }, { type: 'CONDITIONING', name: 'negative' }, { type: 'LATENT', name: 'latent' }],
+  run: async ({ positive, negative, vae, pixels, mask, noise_mask }, ctx) => {
+    const r = await inpaintModelConditioning(requireModels(ctx.services), asSdVae(vae), positive, negative, pixels, mask, noise_mask);
+    return [r.positive, r.negative, r.latent];
+  },
 });

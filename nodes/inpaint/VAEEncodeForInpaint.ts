@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asSdVae, encodeForInpaint, requireModels } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'VAEEncodeForInpaint',
@@ -13,4 +14,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run: async ({ pixels, vae, mask, grow_mask_by }, ctx) => [await encodeForInpaint(requireModels(ctx.services), asSdVae(vae), pixels, mask, grow_mask_by)],
 });

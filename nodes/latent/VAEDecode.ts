@@ -1,4 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkLatent } from '../../engine/tensor/latent.ts';
+import { asSdVae, requireModels } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'VAEDecode',
@@ -11,4 +13,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run: async ({ samples, vae }, ctx) => {
+    checkLatent(samples, 'samples');
+    return [await asSdVae(vae).decode(requireModels(ctx.services), samples.samples)];
+  },
 });

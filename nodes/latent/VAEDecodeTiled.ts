@@ -1,4 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkLatent } from '../../engine/tensor/latent.ts';
+import { asSdVae, requireModels } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'VAEDecodeTiled',
@@ -15,4 +17,10 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  // Sizes are pixels; the VAE works on latent cells (÷8). Video (temporal) tiling does not apply to image VAEs.
+  run: async ({ samples, vae, tile_size, overlap }, ctx) => {
+    checkLatent(samples, 'samples');
+    const ov = tile_size < overlap * 4 ? Math.floor(tile_size / 4) : overlap;
+    return [await asSdVae(vae).decodeTiled(requireModels(ctx.services), samples.samples, Math.floor(tile_size / 8), Math.floor(ov / 8), ctx.signal)];
+  },
 });

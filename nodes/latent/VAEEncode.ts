@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asSdVae, requireModels } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'VAEEncode',
@@ -11,4 +12,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run: async ({ pixels, vae }, ctx) => [{ samples: await asSdVae(vae).encode(requireModels(ctx.services), pixels) }],
 });

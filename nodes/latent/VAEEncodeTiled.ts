@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asSdVae, requireModels } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'VAEEncodeTiled',
@@ -15,4 +16,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run: async ({ pixels, vae, tile_size, overlap }, ctx) => [{ samples: await asSdVae(vae).encodeTiled(requireModels(ctx.services), pixels, tile_size, overlap, ctx.signal) }],
 });

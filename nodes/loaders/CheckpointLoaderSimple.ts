@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { cacheDirOf, loadCheckpoint } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'CheckpointLoaderSimple',
@@ -10,4 +11,9 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MODEL' }, { type: 'CLIP' }, { type: 'VAE' }],
+  run: ({ ckpt_name }, ctx) => {
+    const { folders } = ctx.services;
+    const c = loadCheckpoint(folders.resolveModel('checkpoints', ckpt_name), { cacheDir: cacheDirOf(ctx.services), folders });
+    return [c.model, c.clip, c.vae];
+  },
 });

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { cacheDirOf, loadDiffusionModel } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'UNETLoader',
@@ -11,4 +12,6 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MODEL' }],
+  // fp8 storage types only save GPU memory in PyTorch; weights run at their file precision here.
+  run: ({ unet_name }, ctx) => [loadDiffusionModel(ctx.services.folders.resolveModel('diffusion_models', unet_name), { cacheDir: cacheDirOf(ctx.services) })],
 });

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asSdModel } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'BasicGuider',
@@ -11,4 +12,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'GUIDER' }],
+  run: ({ model, conditioning }) => [{ kind: 'basic', model: asSdModel(model), positive: conditioning, negative: [], cfg: 1 }],
 });

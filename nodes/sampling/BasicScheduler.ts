@@ -1,5 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
 import { SCHEDULER_NAMES } from '../../engine/sampling/names.ts';
+import { asSdModel, basicSigmas, sigmasTensor } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'BasicScheduler',
@@ -13,4 +14,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SIGMAS' }],
+  run: ({ model, scheduler, steps, denoise }) => [sigmasTensor(basicSigmas(asSdModel(model).modelSampling, scheduler, steps, denoise))],
 });

@@ -1,4 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { betaSigmas } from '../../engine/sampling/schedulers.ts';
+import { asSdModel, sigmasTensor } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'BetaSamplingScheduler',
@@ -12,4 +14,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SIGMAS' }],
+  run: ({ model, steps, alpha, beta }) => [sigmasTensor(betaSigmas(asSdModel(model).modelSampling, steps, alpha, beta))],
 });

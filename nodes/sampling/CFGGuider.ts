@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asSdModel } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'CFGGuider',
@@ -13,4 +14,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'GUIDER' }],
+  run: ({ model, positive, negative, cfg }) => [{ kind: 'cfg', model: asSdModel(model), positive, negative, cfg }],
 });

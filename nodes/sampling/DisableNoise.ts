@@ -6,4 +6,5 @@ export default defineNode({
   inputs: {
   },
   outputs: [{ type: 'NOISE' }],
+  run: () => [{ kind: 'disabled' }],
 });

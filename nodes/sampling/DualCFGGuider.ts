@@ -1,4 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { WeftError } from '../../engine/errors.ts';
+import { asSdModel } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'DualCFGGuider',
@@ -16,4 +18,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'GUIDER' }],
+  run: ({ model, cond1, cond2, negative, cfg_conds, cfg_cond2_negative, style }) => {
+    if (style !== 'regular') throw new WeftError(`style: "${style}" is not implemented yet; use "regular"`, { input: 'style', type: 'not_implemented' });
+    return [{ kind: 'dual', model: asSdModel(model), positive: cond1, middle: cond2, negative, cfg: cfg_conds, cfg2: cfg_cond2_negative }];
+  },
 });

@@ -1,4 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { exponentialSigmas } from '../../engine/sampling/schedulers.ts';
+import { sigmasTensor } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'ExponentialScheduler',
@@ -11,4 +13,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SIGMAS' }],
+  run: ({ steps, sigma_max, sigma_min }) => [sigmasTensor(exponentialSigmas(steps, sigma_min, sigma_max))],
 });

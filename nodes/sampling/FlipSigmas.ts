@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { flipSigmas, sigmasOf, sigmasTensor } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'FlipSigmas',
@@ -9,4 +10,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SIGMAS' }],
+  run: ({ sigmas }) => [sigmasTensor(flipSigmas(sigmasOf(sigmas)))],
 });

@@ -1,5 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
 import { SAMPLER_NAMES, SCHEDULER_NAMES } from '../../engine/sampling/names.ts';
+import { asSdModel, sampleLatent } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'KSampler',
@@ -20,4 +21,9 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run: async ({ model, seed, steps, cfg, sampler_name, scheduler, positive, negative, latent_image, denoise }, ctx) => {
+    const guider = { kind: 'cfg' as const, model: asSdModel(model), positive, negative, cfg };
+    const r = await sampleLatent({ guider, latent: latent_image, noise: { kind: 'random', seed }, sampler: sampler_name, scheduler, steps, denoise }, ctx);
+    return [r.latent];
+  },
 });

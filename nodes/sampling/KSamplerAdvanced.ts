@@ -1,5 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
 import { SAMPLER_NAMES, SCHEDULER_NAMES } from '../../engine/sampling/names.ts';
+import { asSdModel, sampleLatent } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'KSamplerAdvanced',
@@ -23,4 +24,13 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT' }],
+  run: async (i, ctx) => {
+    const guider = { kind: 'cfg' as const, model: asSdModel(i.model), positive: i.positive, negative: i.negative, cfg: i.cfg };
+    const r = await sampleLatent({
+      guider, latent: i.latent_image, noise: i.add_noise === 'disable' ? { kind: 'disabled' } : { kind: 'random', seed: i.noise_seed },
+      sampler: i.sampler_name, scheduler: i.scheduler, steps: i.steps, startStep: i.start_at_step, endStep: i.end_at_step,
+      forceFullDenoise: i.return_with_leftover_noise !== 'enable',
+    }, ctx);
+    return [r.latent];
+  },
 });

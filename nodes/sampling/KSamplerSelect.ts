@@ -10,4 +10,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SAMPLER' }],
+  run: ({ sampler_name }) => [{ name: sampler_name }],
 });

@@ -1,4 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { karrasSigmas } from '../../engine/sampling/schedulers.ts';
+import { sigmasTensor } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'KarrasScheduler',
@@ -12,4 +14,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SIGMAS' }],
+  run: ({ steps, sigma_max, sigma_min, rho }) => [sigmasTensor(karrasSigmas(steps, sigma_min, sigma_max, rho))],
 });

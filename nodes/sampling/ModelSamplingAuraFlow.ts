@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { WeftError } from '../../engine/errors.ts';
 
 export default defineNode({
   name: 'ModelSamplingAuraFlow',
@@ -10,4 +11,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MODEL' }],
+  run: () => {
+    throw new WeftError('ModelSamplingAuraFlow is not implemented: AuraFlow models are not supported yet', { type: 'not_implemented' });
+  },
 });

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { polyexponentialSigmas, sigmasTensor } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'PolyexponentialScheduler',
@@ -12,4 +13,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SIGMAS' }],
+  run: ({ steps, sigma_max, sigma_min, rho }) => [sigmasTensor(polyexponentialSigmas(steps, sigma_min, sigma_max, rho))],
 });

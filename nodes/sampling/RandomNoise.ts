@@ -9,4 +9,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'NOISE' }],
+  run: ({ noise_seed }) => [{ kind: 'random', seed: noise_seed }],
 });

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asSdModel, sdTurboSigmas, sigmasTensor } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'SDTurboScheduler',
@@ -11,4 +12,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SIGMAS' }],
+  run: ({ model, steps, denoise }) => [sigmasTensor(sdTurboSigmas(asSdModel(model).modelSampling, steps, denoise))],
 });

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asSampler, asSdModel, sampleLatent, sigmasOf } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'SamplerCustom',
@@ -17,4 +18,13 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'LATENT', name: 'output' }, { type: 'LATENT', name: 'denoised_output' }],
+  run: async (i, ctx) => {
+    const guider = { kind: 'cfg' as const, model: asSdModel(i.model), positive: i.positive, negative: i.negative, cfg: i.cfg };
+    const s = asSampler(i.sampler);
+    const r = await sampleLatent({
+      guider, latent: i.latent_image, noise: i.add_noise ? { kind: 'random', seed: i.noise_seed } : { kind: 'disabled' },
+      sampler: s.name, samplerOptions: s.options, sigmas: sigmasOf(i.sigmas),
+    }, ctx);
+    return [r.latent, r.denoised];
+  },
 });

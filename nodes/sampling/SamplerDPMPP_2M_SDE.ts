@@ -12,4 +12,6 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SAMPLER' }],
+  // noise_device only picks where torch draws the Brownian noise; there is one device here.
+  run: ({ solver_type, eta, s_noise }) => [{ name: 'dpmpp_2m_sde', options: { eta, s_noise, solver_type } }],
 });

@@ -11,4 +11,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SAMPLER' }],
+  run: ({ eta, s_noise }) => [{ name: 'dpmpp_3m_sde', options: { eta, s_noise } }],
 });

@@ -10,4 +10,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SAMPLER' }],
+  run: ({ eta, s_noise }) => [{ name: 'euler_ancestral', options: { eta, s_noise } }],
 });

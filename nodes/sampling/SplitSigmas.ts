@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { sigmasOf, sigmasTensor, splitSigmas } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'SplitSigmas',
@@ -10,4 +11,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SIGMAS', name: 'high_sigmas' }, { type: 'SIGMAS', name: 'low_sigmas' }],
+  run: ({ sigmas, step }) => splitSigmas(sigmasOf(sigmas), step).map(sigmasTensor) as [ReturnType<typeof sigmasTensor>, ReturnType<typeof sigmasTensor>],
 });

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { sigmasOf, sigmasTensor, splitSigmasDenoise } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'SplitSigmasDenoise',
@@ -10,4 +11,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SIGMAS', name: 'high_sigmas' }, { type: 'SIGMAS', name: 'low_sigmas' }],
+  run: ({ sigmas, denoise }) => splitSigmasDenoise(sigmasOf(sigmas), denoise).map(sigmasTensor) as [ReturnType<typeof sigmasTensor>, ReturnType<typeof sigmasTensor>],
 });

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { sigmasTensor, vpSigmas } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'VPScheduler',
@@ -12,4 +13,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'SIGMAS' }],
+  run: ({ steps, beta_d, beta_min, eps_s }) => [sigmasTensor(vpSigmas(steps, beta_d, beta_min, eps_s))],
 });

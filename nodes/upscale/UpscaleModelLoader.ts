@@ -1,5 +1,8 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { UpscaleModel } from '../../engine/models/esrgan/index.ts';
+import { cacheDirOf } from '../../engine/models/sd/services.ts';
 
+/** Opens an ESRGAN-family upscaler (.safetensors, or .pth/.pt converted once into the model cache). */
 export default defineNode({
   name: 'UpscaleModelLoader',
   displayName: 'Load Upscale Model',
@@ -10,4 +13,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'UPSCALE_MODEL' }],
+  run({ model_name }, ctx) {
+    const path = ctx.services.folders.resolveModel('upscale_models', model_name);
+    return [UpscaleModel.open(path, { models: ctx.services.models, cacheDir: cacheDirOf(ctx.services) })];
+  },
 });

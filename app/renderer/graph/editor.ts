@@ -36,6 +36,7 @@ export class GraphEditor {
     this.graph = new LGraph();
     this.canvas = new LGraphCanvas(opts.canvas, this.graph);
     this.canvas.show_info = false;
+    this.canvas.render_canvas_border = false;
     this.canvas.allow_searchbox = true;
     // Our own search (fuzzy over display name + category) replaces litegraph's box.
     this.canvas.showSearchBox = ((e: MouseEvent) => {

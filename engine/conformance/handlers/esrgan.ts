@@ -2,7 +2,7 @@
  * ESRGAN cases: esrgan_x4_raw (the RRDBNet forward through spandrel's descriptor call, clamped) and
  * esrgan_x4_node (ComfyUI's ImageUpscaleWithModel: tile 512, overlap 32, clamp, NHWC).
  */
-import type { CaseHandler, CaseTensor, ConformanceCase } from '../types.ts';
+import type { CaseHandler, CaseOutcome, CaseTensor, ConformanceCase } from '../types.ts';
 import { UpscaleModel, nchwToNhwcClamped, nhwcToNchw, upscaleTiledNchw } from '../../models/esrgan/index.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 
@@ -27,7 +27,7 @@ function input(m: Map<string, CaseTensor>, c: ConformanceCase, name: string): Te
 export const handler: CaseHandler = {
   topic: 'esrgan',
   match: (c) => c.name.startsWith('esrgan_'),
-  async run(c, ctx) {
+  async run(c, ctx): Promise<CaseOutcome> {
     const m = await ctx.tensors();
     const model = modelFor(ctx.model('upscale_model'));
     if (c.inputs.image_nchw) return { got: { output_nchw: (await model.run(input(m, c, 'image_nchw'))).data } };

@@ -143,22 +143,22 @@ export class ClipModel {
    * picks the family from the one file (CLIP-L → SD1, ViT-H → SD2, bigG → SDXL refiner); 'sdxl' takes two.
    */
   static fromTextEncoders(paths: readonly string[], type: string, o: ClipOpenOptions & { roles?: ClipRole[] } = {}): ClipModel {
-    const loaded = paths.map((p, i) => openStandalone(p, o.roles?.[i], o.sessionOpts));
-    if (type === 'stable_diffusion' && loaded.length === 1) {
-      const r = loaded[0]!;
-      const family: ClipFamily = r.role === 'l' ? 'sd1' : r.role === 'h' ? 'sd2' : 'sdxl_refiner';
-      return new ClipModel(family, { [r.role]: { ...r, preset: PRESET[family][r.role]! } }, o);
+    const probes = paths.map((p, i) => probeStandalone(p, o.roles?.[i]));
+    const ref = (x: StandaloneProbe, role: ClipRole, preset: ClipOutputOptions): ClipEncoderRef => ({ ...standaloneEncoder(x, role, o.sessionOpts), preset });
+    if (type === 'stable_diffusion' && probes.length === 1) {
+      const x = probes[0]!;
+      const family: ClipFamily = x.role === 'l' ? 'sd1' : x.role === 'h' ? 'sd2' : 'sdxl_refiner';
+      return new ClipModel(family, { [x.role]: ref(x, x.role, PRESET[family][x.role]!) }, o);
     }
-    if (type === 'sdxl' && loaded.length === 2) {
-      let [a, b] = loaded as [Omit<ClipEncoderRef, 'preset'>, Omit<ClipEncoderRef, 'preset'>];
+    if (type === 'sdxl' && probes.length === 2) {
+      let [a, b] = probes as [StandaloneProbe, StandaloneProbe];
       // ComfyUI tells clip_g by its layer count; tiny or ambiguous pairs fall back to width, then order.
       if (a.role === b.role) {
-        const swap = a.encoder.spec.width > b.encoder.spec.width;
-        [a, b] = swap ? [b, a] : [a, b];
+        if (a.width > b.width) [a, b] = [b, a];
         a = { ...a, role: 'l' }; b = { ...b, role: 'g' };
       } else if (a.role === 'g') [a, b] = [b, a];
       if (a.role !== 'l' || b.role !== 'g') throw new WeftError(`type sdxl needs a CLIP-L and a CLIP-G text encoder; got ${a.path} (${a.role}) and ${b.path} (${b.role})`, { input: 'type' });
-      return new ClipModel('sdxl', { l: { ...a, preset: CLIP_PRESETS.sdxl_l }, g: { ...b, preset: CLIP_PRESETS.sdxl_g } }, o);
+      return new ClipModel('sdxl', { l: ref(a, 'l', CLIP_PRESETS.sdxl_l), g: ref(b, 'g', CLIP_PRESETS.sdxl_g) }, o);
     }
     const hint = type === 'flux' ? ' (FLUX text encoders, CLIP-L + T5-XXL, arrive with FLUX support)' : '';
     throw new WeftError(`CLIP type "${type}" with ${paths.length} file(s) is not supported yet${hint}; supported: stable_diffusion (1 file), sdxl (2 files)`, { input: 'type' });
@@ -274,16 +274,24 @@ export function asClipModel(v: unknown, input = 'clip'): ClipModel {
 
 const STANDALONE_PREFIXES = ['text_model', 'transformer.text_model', 'model', 'cond_stage_model.transformer.text_model', 'cond_stage_model.model'];
 
-function openStandalone(path: string, role: ClipRole | undefined, sessionOpts?: SessionOptions): Omit<ClipEncoderRef, 'preset'> {
+interface StandaloneProbe { path: string; prefix: string; role: ClipRole; width: number }
+
+function probeStandalone(path: string, role: ClipRole | undefined): StandaloneProbe {
   let f = files.get(path);
   if (!f) { f = SafetensorsFile.open(path); files.set(path, f); }
   const prefix = STANDALONE_PREFIXES.find((p) => f.has(`${p}.embeddings.token_embedding.weight`) || f.has(`${p}.token_embedding.weight`));
   if (!prefix) throw new WeftError(`${path}: not a CLIP text encoder (no token embedding under ${STANDALONE_PREFIXES.join(', ')})`, { file: path, type: 'model_load_error' });
-  const probe = clipSpec(f, prefix);
+  const s = clipSpec(f, prefix);
   // ComfyUI's detect_te_model: 32+ layers → bigG, 24 → ViT-H, else CLIP-L; widths catch narrower variants.
-  const r: ClipRole = role ?? (probe.layers >= 31 || probe.width === 1280 ? 'g' : probe.layers >= 23 || probe.width === 1024 ? 'h' : probe.layout === 'openclip' ? 'h' : 'l');
-  const cfg = configOverrides(f, r === 'l' ? 'clip_l' : r === 'g' ? 'clip_g' : 'clip');
-  const fromText = configOverrides(f, 'text');
-  const overrides: ClipSpecOverrides = { activation: r === 'l' ? 'quick_gelu' : 'gelu', ...fromText, ...cfg };
-  return { role: r, path, prefix, encoder: sharedEncoder(path, prefix, overrides, sessionOpts) };
+  const detected: ClipRole = s.layers >= 31 || s.width === 1280 ? 'g' : s.layers >= 23 || s.width === 1024 || s.layout === 'openclip' ? 'h' : 'l';
+  return { path, prefix, role: role ?? detected, width: s.width };
+}
+
+function standaloneEncoder(x: StandaloneProbe, role: ClipRole, sessionOpts?: SessionOptions): Omit<ClipEncoderRef, 'preset'> {
+  const f = files.get(x.path) ?? SafetensorsFile.open(x.path);
+  files.set(x.path, f);
+  const cfg = { ...configOverrides(f, 'text'), ...configOverrides(f, role === 'l' ? 'clip_l' : role === 'g' ? 'clip_g' : 'clip') };
+  // The HF layout does not say which activation it uses: OpenAI CLIP-L quick_gelu, OpenCLIP towers gelu.
+  const overrides: ClipSpecOverrides = { activation: role === 'l' ? 'quick_gelu' : 'gelu', ...cfg };
+  return { role, path: x.path, prefix: x.prefix, encoder: sharedEncoder(x.path, x.prefix, overrides, sessionOpts) };
 }

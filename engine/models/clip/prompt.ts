@@ -124,20 +124,23 @@ export function tokenizeWithWeights(text: string, tok: CLIPTokenizer, o: Tokeniz
     for (let word of seg.text.replaceAll('\n', ' ').split(' ').filter((w) => w !== '')) {
       if (o.embeddings && word.startsWith(EMBEDDING_PREFIX)) {
         const name = word.slice(EMBEDDING_PREFIX.length);
+        let found = name;
         let r = o.embeddings(name);
         let leftover = '';
         if ('error' in r) {
           const stripped = name.replace(/^,+|,+$/g, '');
           if (stripped.length < name.length) {
             r = o.embeddings(stripped);
+            // ComfyUI slices by length, so a leading comma would shift this; kept for identical tokens.
             leftover = name.slice(stripped.length);
+            found = stripped;
           }
         }
         if ('error' in r) o.warn?.(`embedding:${name} ignored: ${r.error}`);
         else {
           const C = r.vectors.length / r.count;
           groups.push(Array.from({ length: r.count }, (_, i) => ({ vector: r.vectors.subarray(i * C, (i + 1) * C), weight: seg.weight })));
-          used.push(name);
+          used.push(found);
         }
         if (leftover === '') continue;
         word = leftover;

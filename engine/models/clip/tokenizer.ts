@@ -19,6 +19,7 @@ export const CLIP_EOS = 49407;
 const SPECIALS = ['<|startoftext|>', '<|endoftext|>'];
 const WORD_RE = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+/giu;
 const MERGE_COUNT = 49152 - 256 - 2;
+const UTF8 = new TextEncoder();
 
 /** GPT-2/CLIP's reversible byte → printable character table (visible bytes map to themselves). */
 export function bytesToUnicode(): string[] {
@@ -160,7 +161,7 @@ export class CLIPTokenizer {
       for (const m of cleanText(part).matchAll(WORD_RE)) {
         const piece = m[0];
         if (SPECIALS.includes(piece)) { ids.push(this.encoder.get(piece)!); continue; }
-        const mapped = Array.from(new TextEncoder().encode(piece), (b) => this.byteTable[b]!).join('');
+        const mapped = Array.from(UTF8.encode(piece), (b) => this.byteTable[b]!).join('');
         for (const sym of this.bpe(mapped)) ids.push(this.encoder.get(sym) ?? this.eos);
       }
     }

@@ -6,7 +6,7 @@
 import type * as ort from 'onnxruntime-node';
 import { realpathSync } from 'node:fs';
 import { WeftError, errorMessage } from '../../errors.ts';
-import { safetensorsPathFor } from '../../io/model-file.ts';
+import { openModelFile, safetensorsPathFor } from '../../io/model-file.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { createSession, runFloat, type Ep } from '../../onnx/index.ts';
 import type { ModelService } from '../../runtime/service.ts';
@@ -55,6 +55,8 @@ export class UpscaleModel {
     if (!/\.(safetensors|sft)$/i.test(path)) {
       if (!opts.cacheDir) throw new WeftError(`${path}: PyTorch upscalers need a cache folder to be converted into`, { file: path, type: 'model_load_error' });
       weightsPath = safetensorsPathFor(path, opts.cacheDir);
+      // Not a torch zip: either a renamed safetensors or a legacy pickle, which openModelFile explains clearly.
+      if (weightsPath === path) openModelFile(path).close();
     }
     const file = SafetensorsFile.open(weightsPath);
     try {

@@ -6,7 +6,8 @@
 import type { Conditioning as ComfyConditioning } from '../../graph/sockets.ts';
 import { CFGDenoiser, type Conditioning, type ModelFn } from '../../sampling/cfg.ts';
 import type { Denoiser } from '../../sampling/types.ts';
-import type { SdModel } from './model.ts';
+import { WeftError } from '../../errors.ts';
+import { isSdModel, type SdModel } from './model.ts';
 
 export interface Guider {
   kind: 'cfg' | 'basic' | 'dual';
@@ -27,13 +28,6 @@ export interface SamplerChoice {
   options?: Record<string, number | string>;
 }
 
-declare module '../../graph/sockets.ts' {
-  interface SocketValues {
-    GUIDER: Guider;
-    NOISE: NoiseSource;
-    SAMPLER: SamplerChoice;
-  }
-}
 
 export class DualCFGDenoiser implements Denoiser {
   private readonly pos: CFGDenoiser;
@@ -54,4 +48,24 @@ export class DualCFGDenoiser implements Denoiser {
     for (let i = 0; i < out.length; i++) out[i] = n[i]! + (m[i]! - n[i]!) * this.cfg2 + (p[i]! - m[i]!) * this.cfg1;
     return out;
   }
+}
+
+export function asGuider(v: unknown, input = 'guider'): Guider {
+  const g = v as Guider | null;
+  if (!g || typeof g !== 'object' || !['cfg', 'basic', 'dual'].includes(g.kind) || !isSdModel(g.model)) {
+    throw new WeftError(`${input}: expected a GUIDER (CFGGuider, BasicGuider, DualCFGGuider)`, { input });
+  }
+  return g;
+}
+
+export function asNoise(v: unknown, input = 'noise'): NoiseSource {
+  const n = v as NoiseSource | null;
+  if (!n || typeof n !== 'object' || (n.kind !== 'random' && n.kind !== 'disabled')) throw new WeftError(`${input}: expected a NOISE (RandomNoise or DisableNoise)`, { input });
+  return n;
+}
+
+export function asSampler(v: unknown, input = 'sampler'): SamplerChoice {
+  const s = v as SamplerChoice | null;
+  if (!s || typeof s !== 'object' || typeof s.name !== 'string') throw new WeftError(`${input}: expected a SAMPLER (KSamplerSelect or a Sampler… node)`, { input });
+  return s;
 }

@@ -5,6 +5,7 @@
  * the graph and therefore the session key) and call wrappers (ControlNet residuals, which run per call).
  * Nodes never mutate a model they received: they clone() and change the clone.
  */
+import { WeftError } from '../../errors.ts';
 import type { DetectedModel, Family } from '../detect.ts';
 import type { HeadOptions } from '../unet/config.ts';
 import type { BuildUNetOptions } from '../unet/graph.ts';
@@ -14,11 +15,6 @@ import type { PreviewFamily } from '../../sampling/preview.ts';
 import type { CondEntry } from '../../sampling/cfg.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 
-declare module '../../graph/sockets.ts' {
-  interface SocketValues {
-    MODEL: SdModel;
-  }
-}
 
 export interface UNetSource {
   /** A safetensors file (PyTorch checkpoints are converted first). */
@@ -127,4 +123,10 @@ export class SdModel {
 
 export function isSdModel(v: unknown): v is SdModel {
   return v instanceof SdModel;
+}
+
+/** The MODEL socket's value, checked (the socket type is declared `unknown` in graph/sockets.ts). */
+export function asSdModel(v: unknown, input = 'model'): SdModel {
+  if (!(v instanceof SdModel)) throw new WeftError(`${input}: expected a MODEL from a checkpoint or diffusion-model loader`, { input });
+  return v;
 }

@@ -1,10 +1,9 @@
 /**
- * ONNX emitters for the LDM UNet's building blocks (ResBlock, SpatialTransformer, down/upsample, timestep
- * embedding), shared by the UNet and the ControlNet encoder. Op choices follow research/onnx.md for the CPU
- * EP: FusedMatMul transB for torch Linear weights (no transposed copy), com.microsoft MultiHeadAttention,
- * GroupNormalization-21 with per-channel affine, GEGLU as two matmuls over the two row halves of the
- * checkpoint tensor (a byte range each, so no Split). Every spatial size stays symbolic: one session serves
- * any batch and latent size.
+ * The LDM UNet's blocks (ResBlock, SpatialTransformer, down/upsample, timestep embedding) in ComfyUI's
+ * openaimodel layout, shared by the UNet and the ControlNet encoder, on top of the shared primitives in
+ * models/layers (FusedMatMul transB Linear, MultiHeadAttention, GroupNormalization-21, GEGLU over the two
+ * row halves of one tensor). Keys are relative to `Emit.prefix`. Spatial sizes are read at run time (Shape
+ * ops), so one session serves any batch and latent size.
  */
 import type { SafetensorsFile } from '../../io/safetensors.ts';
 import type { GraphBuilder } from '../../onnx/index.ts';
@@ -19,21 +18,51 @@ export interface Emit {
   prefix: string;
   /** SiLU(emb) is shared by every ResBlock of a network; cached here once computed. */
   embAct?: string;
+  patch?: LayerPatch;
 }
 
+/**
+ * Called after every Linear and Conv with its full weight key (without `.weight`), its input and its output
+ * value; returns the value to use instead. LoRA-style low-rank branches (y + s·B(A(x))) plug in here without
+ * touching the checkpoint's weights.
+ */
+export type LayerPatch = (p: { g: GraphBuilder; key: string; kind: 'linear' | 'conv'; input: string; output: string; stride: number }) => string;
+
 export const silu = (e: Emit, x: string): string => L.silu(e.g, x);
+
 /** torch Linear (weights [out, in]); the bias is added when the checkpoint has one. */
-export const linear = (e: Emit, x: string, key: string): string => L.linear(e.g, e.file, e.prefix + key, x);
-export const conv = (e: Emit, x: string, key: string, stride = 1): string => L.conv2d(e.g, e.file, e.prefix + key, x, { stride });
+export function linear(e: Emit, x: string, key: string): string {
+  const y = L.linear(e.g, e.file, e.prefix + key, x);
+  return e.patch ? e.patch({ g: e.g, key: e.prefix + key, kind: 'linear', input: x, output: y, stride: 1 }) : y;
+}
+
+export function conv(e: Emit, x: string, key: string, stride = 1): string {
+  const y = L.conv2d(e.g, e.file, e.prefix + key, x, { stride });
+  return e.patch ? e.patch({ g: e.g, key: e.prefix + key, kind: 'conv', input: x, output: y, stride }) : y;
+}
 export const groupNorm = (e: Emit, x: string, key: string, eps: number): string => L.groupNorm(e.g, e.file, e.prefix + key, x, { eps });
 const layerNorm = (e: Emit, x: string, key: string): string => L.layerNorm(e.g, e.file, e.prefix + key, x);
 
-/** cat(cos(t·f), sin(t·f)), f_i = exp(−ln(10000)·i/half), frequencies rounded exactly as torch's float32 math. */
-export function timestepEmbedding(e: Emit, t: string, dim: number): string {
-  const half = Math.floor(dim / 2);
+/**
+ * The frequencies f_i = exp(−ln(10000)·i/half) exactly as torch computes them in float32 on an AVX-512 CPU:
+ * its vectorised exp (SLEEF expf_u10, not always correctly rounded) runs over whole chunks of 32 floats and
+ * the remainder goes through scalar expf. half = 160 (SD) is all-vector; the tiny test models (half = 16) are
+ * all-scalar, and picking the wrong one moves their sensitive outputs (inpaint at t = 1) by 1.4e-4.
+ */
+export function timestepFrequencies(half: number): Float32Array {
   const f = Math.fround;
   const c = f(-Math.log(10000));
-  const freqs = Float32Array.from({ length: half }, (_, i) => torchExpF32(f(f(c * i) / half)));
+  const vec = Math.floor(half / 32) * 32;
+  return Float32Array.from({ length: half }, (_, i) => {
+    const a = f(f(c * i) / half);
+    return i < vec ? torchExpF32(a) : f(Math.exp(a));
+  });
+}
+
+/** cat(cos(t·f), sin(t·f)) over model_channels/2 frequencies. */
+export function timestepEmbedding(e: Emit, t: string, dim: number): string {
+  const half = Math.floor(dim / 2);
+  const freqs = timestepFrequencies(half);
   const args = e.g.op('Mul', [e.g.op('Unsqueeze', [t, e.g.constInt64([1])]), e.g.constant(freqs, [1, half])]);
   let emb = e.g.op('Concat', [e.g.op('Cos', [args]), e.g.op('Sin', [args])], { axis: 1 });
   if (dim % 2 === 1) emb = e.g.op('Pad', [emb, e.g.constInt64([0, 0, 0, 1])]);
@@ -63,6 +92,13 @@ function attention(e: Emit, x: string, kv: string, key: string, heads: number): 
   return linear(e, L.attention(e.g, q, k, v, heads), `${key}.to_out.0`);
 }
 
+/** GEGLU over the two row halves of ff.net.0.proj; with a patch, one full Linear then Split (so the patch sees it). */
+function geglu(e: Emit, x: string, key: string): string {
+  if (!e.patch) return L.geglu(e.g, e.file, e.prefix + key, x);
+  const [a, gate] = e.g.opN('Split', [linear(e, x, key)], 2, { axis: -1, num_outputs: 2 });
+  return e.g.op('Mul', [a!, L.gelu(e.g, gate!)]);
+}
+
 /** BasicTransformerBlock: self-attention, cross-attention, GEGLU feed-forward, each pre-norm + residual. */
 function basicBlock(e: Emit, x: string, context: string, key: string, l: TransformerLayer): string {
   let h = x;
@@ -71,7 +107,7 @@ function basicBlock(e: Emit, x: string, context: string, key: string, l: Transfo
   n = layerNorm(e, h, `${key}.norm2`);
   h = e.g.op('Add', [h, attention(e, n, context, `${key}.attn2`, l.heads)]);
   n = layerNorm(e, h, `${key}.norm3`);
-  const ff = linear(e, L.geglu(e.g, e.file, `${e.prefix}${key}.ff.net.0.proj`, n), `${key}.ff.net.2`);
+  const ff = linear(e, geglu(e, n, `${key}.ff.net.0.proj`), `${key}.ff.net.2`);
   return e.g.op('Add', [h, ff]);
 }
 

@@ -13,7 +13,7 @@ import type { SafetensorsFile } from '../../io/safetensors.ts';
 import { GraphBuilder, type Dim, type Ep } from '../../onnx/index.ts';
 import { WeftError } from '../../errors.ts';
 import { downsampledSize, parseUNetConfig, type HeadOptions, type Layer, type UNetConfig } from './config.ts';
-import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type Emit } from './blocks.ts';
+import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type Emit, type LayerPatch } from './blocks.ts';
 
 export interface BuildUNetOptions extends HeadOptions {
   /** Key prefix of the UNet tensors; default `model.diffusion_model.`. */
@@ -24,6 +24,8 @@ export interface BuildUNetOptions extends HeadOptions {
   name?: string;
   /** Fix some dims instead of leaving them symbolic (lets ORT plan memory for one size). */
   shape?: StaticShape;
+  /** Rewrites every Linear/Conv output (LoRA branches); see LayerPatch. */
+  patch?: LayerPatch;
 }
 
 export interface StaticShape { batch?: number; height?: number; width?: number; tokens?: number }
@@ -88,7 +90,7 @@ export function buildUNet(file: SafetensorsFile, opts: BuildUNetOptions = {}): B
   const cfg = parseUNetConfig(file, opts);
   if (cfg.outputBlocks.length === 0) throw new WeftError(`${file.path}: UNet under "${cfg.prefix}" has no output blocks`, { file: file.path });
   const g = new GraphBuilder({ name: opts.name ?? 'unet', ep: opts.ep });
-  const e: Emit = { g, file, prefix: cfg.prefix };
+  const e: Emit = { g, file, prefix: cfg.prefix, patch: opts.patch };
   const inputs: GraphIO[] = [];
   const { x, emb, context } = embedInputs(e, cfg, inputs, opts.shape);
   const sp = (c: number, down: number): Dim[] => [dim(opts.shape, 'batch'), c, dim(opts.shape, 'height', down), dim(opts.shape, 'width', down)];

@@ -48,7 +48,6 @@ export const promptRoutes: Route[] = [
         }
         throw e;
       }
-      ctx.hub.bindPrompt(queued.prompt_id, clientId);
       sendJson(res, 200, { prompt_id: queued.prompt_id, number: queued.number, node_errors: v.node_errors });
     },
   },

@@ -33,14 +33,14 @@ async function sendBuffer(res: Res, type: string, name: string, data: Buffer): P
   res.end(data);
 }
 
-async function reencode(file: string, res: Res, preview: string | null, channel: string): Promise<void> {
+async function reencode(file: string, res: Res, preview: string | null, channel: string, askedChannel: string): Promise<void> {
   const name = path.basename(file);
   try {
     if (preview !== null) {
       const parts = preview.split(';');
       let format = parts[0];
-      // Alpha survives only in webp, so a channel request with alpha forces it (ComfyUI's rule).
-      if ((format !== 'webp' && format !== 'jpeg') || channel.includes('a')) format = 'webp';
+      // Alpha survives only in webp, so an explicit channel request with alpha forces it (ComfyUI's rule).
+      if ((format !== 'webp' && format !== 'jpeg') || askedChannel.includes('a')) format = 'webp';
       const last = parts[parts.length - 1];
       const quality = /^\d+$/.test(last) ? Math.min(100, Math.max(1, Number(last))) : 90;
       const img = sharp(file, { limitInputPixels: 1 << 28 });
@@ -71,7 +71,7 @@ export const viewRoutes: Route[] = [
       const channel = req.query.get('channel') ?? 'rgba';
       if (!['rgba', 'rgb', 'a'].includes(channel)) throw new HttpError(400, 'channel must be rgba, rgb or a');
       const preview = req.query.get('preview');
-      if (preview !== null || channel !== 'rgba') return reencode(file, res, preview, channel);
+      if (preview !== null || channel !== 'rgba') return reencode(file, res, preview, channel, req.query.get('channel') ?? '');
       const st = await fs.promises.stat(file);
       res.writeHead(200, {
         'Content-Type': contentTypeFor(file),

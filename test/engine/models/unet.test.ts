@@ -9,6 +9,7 @@ import { parseUNetConfig } from '../../../engine/models/unet/config.ts';
 import { loadUNet, type UNetSession } from '../../../engine/models/unet/load.ts';
 import { applyModel, denoiseBatch } from '../../../engine/models/unet/apply.ts';
 import { writeSyntheticUNet, type SyntheticUNetSpec } from '../../../engine/models/unet/synthetic.ts';
+import { timestepFrequencies } from '../../../engine/models/unet/blocks.ts';
 import { DiscreteModelSampling } from '../../../engine/sampling/model-sampling.ts';
 import { readCaseTensors, compareTensor } from '../../../engine/conformance/runner.ts';
 import type { Tensor } from '../../../engine/tensor/tensor.ts';
@@ -107,6 +108,30 @@ test('a static-shape build computes the same as the symbolic one', async () => {
   }
 });
 
+test('layer patch: identity keeps the output, sees every Linear/Conv, and can change a layer', async () => {
+  const seen: string[] = [];
+  const ident = await loadUNet(join(dir, 'sd1.safetensors'), { patch: (p) => (seen.push(`${p.kind}:${p.key}`), p.output), session: { threads: 1 } });
+  const key = 'model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_v';
+  const doubled = await loadUNet(join(dir, 'sd1.safetensors'), {
+    patch: (p) => (p.key === key ? p.g.op('Mul', [p.output, p.g.scalar(2)]) : p.output), session: { threads: 1 },
+  });
+  try {
+    assert.ok(seen.includes('linear:model.diffusion_model.input_blocks.1.1.transformer_blocks.0.ff.net.0.proj'));
+    assert.ok(seen.includes('conv:model.diffusion_model.input_blocks.2.0.op'));
+    assert.ok(seen.includes('linear:model.diffusion_model.time_embed.0'));
+    assert.equal(seen.filter((k) => k.startsWith('linear:') && k.endsWith('.to_q')).length, 6); // 3 transformers × 2 attentions
+    const x = rand([1, 4, 8, 8], 40);
+    const ctx = rand([1, 4, 16], 41);
+    const t = Float32Array.of(123);
+    const plain = await sd1.run({ x, timesteps: t, context: ctx });
+    assert.ok(maxDiff((await ident.run({ x, timesteps: t, context: ctx })).data, plain.data) < 1e-5);
+    assert.ok(maxDiff((await doubled.run({ x, timesteps: t, context: ctx })).data, plain.data) > 1e-4);
+  } finally {
+    await ident.release();
+    await doubled.release();
+  }
+});
+
 test('batch rows are independent: [a, b] equals a and b run alone', async () => {
   const x = rand([2, 4, 6, 6], 5);
   const ctx = rand([2, 5, 16], 6);
@@ -160,6 +185,13 @@ test('SDXL layout: linear proj, depth 2, ADM y; fp16 weights match fp32 ones', a
     await u32.release();
     await u16.release();
   }
+});
+
+test('timestep frequencies follow torch: SLEEF exp on 32-wide chunks, scalar expf for the rest', () => {
+  // exp(-ln(1e4)·7/16) is 0.017782795225…: the float nearest is …4311…, SLEEF's u10 result is …6174….
+  assert.equal(timestepFrequencies(16)[7], Math.fround(0.017782794311642647));
+  assert.equal(timestepFrequencies(160)[70], Math.fround(0.017782796174287796));
+  assert.equal(timestepFrequencies(160)[0], 1);
 });
 
 test('denoise: eps and v parameterisations', () => {

@@ -129,7 +129,10 @@ test('a prompt without client_id runs but its execution events reach no socket; 
     const res = await fetch(`${ctx.server.url}/prompt`, { method: 'POST', body: JSON.stringify({ prompt: invertWorkflow('anon') }) });
     const { prompt_id } = (await res.json()) as { prompt_id: string };
     await ctx.server.queue.waitFor(prompt_id);
-    await ws.waitFor((m) => m.type === 'status' && m.data.status.exec_info.queue_remaining === 0 && ws.messages.filter((x) => x.type === 'status').length >= 3);
+    // Statuses: on connect (0), queued (1), started (1), finished (0) — the last one comes after every run event.
+    const statuses = () => ws.messages.filter((x) => x.type === 'status');
+    await ws.waitFor((m) => m.type === 'status' && statuses().length >= 4 && m === statuses().at(-1));
+    assert.deepEqual(statuses().map((m) => m.data.status.exec_info.queue_remaining), [0, 1, 1, 0]);
     assert.equal(ws.messages.filter((m) => m.data.prompt_id === prompt_id).length, 0);
   } finally {
     ws.close();

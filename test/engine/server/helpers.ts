@@ -97,7 +97,7 @@ export async function rawPixels(bytes: Uint8Array): Promise<{ data: Buffer; chan
 
 export async function upload(url: string, bytes: Uint8Array, name: string, fields: Record<string, string> = {}, route = '/upload/image'): Promise<Response> {
   const form = new FormData();
-  form.set('image', new Blob([bytes]), name);
+  form.set('image', new Blob([new Uint8Array(bytes)]), name);
   for (const [k, v] of Object.entries(fields)) form.set(k, v);
   return fetch(url + route, { method: 'POST', body: form });
 }

@@ -180,3 +180,16 @@ test('POST /free clears the output cache, so an identical prompt runs its nodes 
   const fresh = await ctx.server.queue.waitFor(c.body.prompt_id);
   assert.deepEqual((fresh.status.messages.find((m) => m[0] === 'execution_cached')![1] as { nodes: string[] }).nodes, []);
 });
+
+test('a client opening with feature_flags gets the server flags back', async () => {
+  const ws = await WsClient.open(wsUrl(url, 'flags'));
+  try {
+    await ws.waitFor((m) => m.type === 'status');
+    ws.ws.send(JSON.stringify({ type: 'feature_flags', data: { supports_preview_metadata: true } }));
+    const reply = await ws.waitFor((m) => m.type === 'feature_flags');
+    assert.equal(reply.data.supports_preview_metadata, false);
+    assert.equal(reply.data.max_upload_size, 50 * 1024 * 1024);
+  } finally {
+    ws.close();
+  }
+});

@@ -113,16 +113,21 @@ test('ImageQuantize: exact for few colours; "none" maps each pixel to its neares
   }
 });
 
-test('ImageQuantize with dithering keeps the average tone and only palette colours', () => {
-  // A horizontal grey ramp reduced to 2 colours: dithering spreads them so the mean stays close.
-  const w = 32;
-  const h = 16;
-  const img = tensor([1, h, w, 3], Array.from({ length: h * w * 3 }, (_, i) => Math.floor(i / 3) % w / (w - 1)));
-  const mean = (t: Tensor) => t.data.reduce((a, b) => a + b, 0) / t.data.length;
-  for (const dither of ['floyd-steinberg', 'bayer-4']) {
+test('ImageQuantize dithering mixes palette colours where "none" cannot', () => {
+  // 9 black rows, 2 mid-grey rows, 9 white rows: median cut at 2 colours merges grey into the dark
+  // box, so its palette entry is (127·10%)/55% ≈ 23 and undithered grey collapses to it.
+  const h = 20;
+  const w = 40;
+  const row = (r: number) => (r < 9 ? 0 : r < 11 ? 127.5 / 255 : 1);
+  const img = tensor([1, h, w, 3], Array.from({ length: h * w * 3 }, (_, i) => row(Math.floor(i / (w * 3)))));
+  const greyMean = (t: Tensor) => t.data.subarray(9 * w * 3, 11 * w * 3).reduce((a, b) => a + b, 0) / (2 * w * 3);
+  const none = quantizeImage(img, 2, 'none');
+  assert.ok(Math.abs(greyMean(none) - 23 / 255) < 0.01, `none: ${greyMean(none)}`);
+  for (const dither of ['floyd-steinberg', 'bayer-4', 'bayer-16']) {
     const out = quantizeImage(img, 2, dither);
     assert.ok(new Set(out.data).size <= 2, dither);
-    assert.ok(Math.abs(mean(out) - mean(img)) < 0.05, `${dither}: ${mean(out)} vs ${mean(img)}`);
+    assert.ok(Math.abs(greyMean(out) - 0.5) < 0.1, `${dither}: ${greyMean(out)}`);
+    assert.ok(out.data.subarray(0, 9 * w * 3).every((v) => v === out.data[0]), `${dither}: black rows stay one colour`);
   }
   assert.throws(() => quantizeImage(img, 2, 'atkinson'), (e: WeftError) => e.input === 'dither');
   assert.throws(() => quantizeImage(tensor([1, 2, 2, 4]), 2, 'none'), (e: WeftError) => e.input === 'image');

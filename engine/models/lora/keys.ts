@@ -1,0 +1,89 @@
+/**
+ * LoRA module name → checkpoint tensor, as ComfyUI's model_lora_keys_unet / model_lora_keys_clip accept
+ * them, but against the checkpoint's own key layout (we read weights straight from the user's file, so a
+ * target is a real key, plus a row range where ComfyUI's converted model has a split tensor: OpenCLIP's
+ * fused `attn.in_proj_weight` holds q, k and v as three row blocks).
+ */
+import type { SafetensorsFile } from '../../io/safetensors.ts';
+import { clipSpec, layerKeys } from '../clip/spec.ts';
+import { diffusersNames } from './diffusers.ts';
+
+export interface PatchTarget {
+  /** Checkpoint key of the patched tensor. */
+  key: string;
+  /** Only these rows (dim 0) receive the delta. */
+  rows?: [number, number];
+}
+
+export type KeyMap = Map<string, PatchTarget>;
+
+const us = (s: string): string => s.replace(/\./g, '_');
+
+/** Names a LoRA may use for the UNet modules under `prefix` (e.g. 'model.diffusion_model.'). */
+export function unetKeyMap(file: SafetensorsFile, prefix: string, into: KeyMap = new Map()): KeyMap {
+  const rel = file.keys().filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+  for (const r of rel) {
+    if (!r.endsWith('.weight')) continue;
+    const mod = r.slice(0, -'.weight'.length);
+    const t = { key: prefix + r };
+    into.set(`lora_unet_${us(mod)}`, t);
+    into.set(`diffusion_model.${mod}`, t);
+  }
+  for (const [mod, d] of diffusersNames(rel)) {
+    const t = { key: `${prefix}${mod}.weight` };
+    into.set(`lora_unet_${us(d)}`, t);
+    into.set(`lycoris_${us(d)}`, t);
+    const processor = d.replace(/\.to_/g, '.processor.to_').replace(/\.to_out\.0$/, '.to_out');
+    for (const p of ['', 'unet.']) {
+      into.set(p + processor, t);
+      // PEFT / newer diffusers name the attention projections without `.processor`.
+      into.set(p + d, t);
+    }
+  }
+  return into;
+}
+
+export type ClipRole = 'l' | 'h' | 'g';
+export interface ClipTower { prefix: string; role: ClipRole }
+
+const HF_MODULES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.out_proj', 'mlp.fc1', 'mlp.fc2'] as const;
+
+/**
+ * Names a LoRA may use for text-encoder layers. SD1 (l) and SD2 (h) answer to `lora_te_`, `lora_te1_` and
+ * `text_encoder.`; with both l and g present (SDXL) l also takes `lora_te1_`, g takes `lora_te2_` and
+ * `text_encoder_2.`; a lone g (SDXL refiner) is `lora_te_` / `text_encoder.`.
+ */
+export function clipKeyMap(file: SafetensorsFile, towers: readonly ClipTower[], into: KeyMap = new Map()): KeyMap {
+  const hasL = towers.some((t) => t.role === 'l');
+  for (const tower of towers) {
+    const spec = clipSpec(file, tower.prefix);
+    const kohya = tower.role === 'g' && hasL ? ['lora_te2_'] : ['lora_te_', 'lora_te1_'];
+    if (tower.role === 'g' && !hasL) kohya.push('lora_prior_te_');
+    const diffusers = tower.role === 'g' && hasL ? 'text_encoder_2.' : 'text_encoder.';
+    const generic = `text_encoders.clip_${tower.role}.transformer.`;
+    for (let i = 0; i < spec.layers; i++) {
+      const lk = layerKeys(spec, i);
+      for (const m of HF_MODULES) {
+        const target = clipTarget(spec.layout, lk, m, spec.width);
+        const hf = `text_model.encoder.layers.${i}.${m}`;
+        for (const p of kohya) into.set(`${p}${us(hf)}`, target);
+        into.set(`${diffusers}${hf}`, target);
+        into.set(`${generic}${hf}`, target);
+      }
+    }
+  }
+  return into;
+}
+
+function clipTarget(layout: 'hf' | 'openclip', lk: ReturnType<typeof layerKeys>, m: (typeof HF_MODULES)[number], width: number): PatchTarget {
+  if (m === 'mlp.fc1') return { key: `${lk.fc1}.weight` };
+  if (m === 'mlp.fc2') return { key: `${lk.fc2}.weight` };
+  if (m === 'self_attn.out_proj') return { key: `${lk.out}.weight` };
+  const which = m.slice('self_attn.'.length, 'self_attn.'.length + 1) as 'q' | 'k' | 'v';
+  if ('fused' in lk.qkv) {
+    const i = { q: 0, k: 1, v: 2 }[which];
+    return { key: `${lk.qkv.fused}_weight`, rows: [i * width, (i + 1) * width] };
+  }
+  void layout;
+  return { key: `${lk.qkv[which]}.weight` };
+}

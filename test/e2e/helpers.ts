@@ -1,0 +1,98 @@
+/**
+ * Shared fixtures of the model-glue tests: temp folders with tiny generated checkpoints, one real
+ * ModelService (worker threads, single-threaded sessions), and a NodeContext that records progress for
+ * calling node run() functions directly. Nothing here stands in for engine code.
+ */
+import { after } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { InterruptedError } from '../../engine/errors.ts';
+import { createFolders, type WeftFolders } from '../../engine/io/folders.ts';
+import type { EngineServices, NodeContext } from '../../engine/graph/context.ts';
+import { ModelService } from '../../engine/runtime/service.ts';
+import { writeSdCheckpoint, type SdFixtureOptions } from '../../engine/models/fixtures/sd.ts';
+import type { Conditioning } from '../../engine/graph/sockets.ts';
+import type { Tensor } from '../../engine/tensor/tensor.ts';
+import '../../engine/models/sd/services.ts';
+
+export interface Env {
+  base: string;
+  folders: WeftFolders;
+  services: EngineServices & { models: ModelService };
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+export function tempEnv(): Env {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-sd-'));
+  for (const d of ['models/checkpoints', 'models/diffusion_models', 'models/vae', 'input', 'output', 'temp']) fs.mkdirSync(path.join(base, d), { recursive: true });
+  const folders = createFolders({
+    modelsDir: path.join(base, 'models'), inputDir: path.join(base, 'input'), outputDir: path.join(base, 'output'), tempDir: path.join(base, 'temp'),
+  });
+  const models = new ModelService({ threads: 1 });
+  cleanups.push(async () => {
+    await models.close();
+    fs.rmSync(base, { recursive: true, force: true });
+  });
+  return { base, folders, services: { folders, models, modelCacheDir: path.join(base, 'temp') } };
+}
+
+/** Writes a tiny checkpoint into models/checkpoints and returns its name. */
+export function addCheckpoint(env: Env, name: string, o: SdFixtureOptions): string {
+  // The VAE builder needs widths divisible into 32 GroupNorm groups (the fixture default is 16).
+  writeSdCheckpoint(path.join(env.base, 'models', 'checkpoints', name), { vaeCh: 32, ...o });
+  return name;
+}
+
+export interface Recorder {
+  ctx: NodeContext;
+  progress: [number, number][];
+  previews: number;
+  abort: AbortController;
+}
+
+export function recordingContext(env: Env, classType: string, onProgress?: (value: number, max: number) => void): Recorder {
+  const abort = new AbortController();
+  const rec: Recorder = { ctx: undefined as never, progress: [], previews: 0, abort };
+  rec.ctx = {
+    nodeId: '1', classType, promptId: 'test', signal: abort.signal, services: env.services, prompt: {}, extraPngInfo: undefined,
+    progress(value, max, preview) {
+      rec.progress.push([value, max]);
+      if (preview) rec.previews++;
+      onProgress?.(value, max);
+      if (abort.signal.aborted) throw new InterruptedError();
+    },
+    checkAbort() {
+      if (abort.signal.aborted) throw new InterruptedError();
+    },
+    warn() {},
+  };
+  return rec;
+}
+
+/** Deterministic pseudo-random tensor (LCG), for conditioning and images that no encoder made. */
+export function rand(shape: number[], seed: number, scale = 1, offset = 0): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    data[i] = offset + ((s / 4294967296) * 2 - 1) * scale;
+  }
+  return { shape, data };
+}
+
+export function cond(width: number, seed: number, extra: Record<string, unknown> = {}): Conditioning {
+  return [[rand([1, 77, width], seed), extra]];
+}
+
+export function maxDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
