@@ -14,9 +14,10 @@ export type ConditioningEntry = [Tensor, Record<string, unknown>];
 export type Conditioning = ConditioningEntry[];
 
 /**
- * What a value of each socket type is at run time. Model-bearing types are owned by the runtime
- * and sampling modules, which narrow them with declaration merging:
- *   declare module '../graph/sockets.ts' { interface SocketValues { MODEL: ModelPatcher } }
+ * What a value of each socket type is at run time. Model-bearing types (MODEL, CLIP, VAE, CONTROL_NET,
+ * UPSCALE_MODEL, CLIP_VISION, SAMPLER, NOISE, GUIDER, …) are declared by the modules that own them, by
+ * declaration merging:  declare module '../graph/sockets.ts' { interface SocketValues { MODEL: SdModel } }
+ * A type nobody declares reads as `unknown`.
  */
 export interface SocketValues {
   INT: number;
@@ -28,18 +29,6 @@ export interface SocketValues {
   LATENT: Latent;
   CONDITIONING: Conditioning;
   SIGMAS: Tensor;
-  MODEL: unknown;
-  CLIP: unknown;
-  VAE: unknown;
-  CONTROL_NET: unknown;
-  UPSCALE_MODEL: unknown;
-  CLIP_VISION: unknown;
-  CLIP_VISION_OUTPUT: unknown;
-  STYLE_MODEL: unknown;
-  SAMPLER: unknown;
-  NOISE: unknown;
-  GUIDER: unknown;
-  IPADAPTER: unknown;
   '*': unknown;
 }
 

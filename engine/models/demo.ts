@@ -16,7 +16,8 @@ export function ensureDemoCheckpoint(modelsDir: string): string {
   if (!fs.existsSync(file)) {
     fs.mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeSdCheckpoint(tmp, { family: 'sd1', seed: 1234, vaeCh: 32 }); // 32: GroupNorm's group count
+    // 32 wide: GroupNorm's group count; four levels: the real 8× latent scale.
+    writeSdCheckpoint(tmp, { family: 'sd1', seed: 1234, vaeCh: 32, vaeChMult: [1, 1, 1, 1] });
     fs.renameSync(tmp, file); // atomic: a crash never leaves a half-written checkpoint behind
   }
   return DEMO_CHECKPOINT;

@@ -16,6 +16,12 @@ import type { Conditioning } from '../../engine/graph/sockets.ts';
 import type { Tensor } from '../../engine/tensor/tensor.ts';
 import '../../engine/models/sd/services.ts';
 
+/**
+ * A VAE with the real 8× scale (four levels) and widths divisible into GroupNorm's 32 groups; the
+ * fixture default (16 wide, two levels) does not build.
+ */
+export const TINY_VAE = { vaeCh: 32, vaeChMult: [1, 1, 1, 1] } as const satisfies Partial<SdFixtureOptions>;
+
 export interface Env {
   base: string;
   folders: WeftFolders;
@@ -43,8 +49,7 @@ export function tempEnv(): Env {
 
 /** Writes a tiny checkpoint into models/checkpoints and returns its name. */
 export function addCheckpoint(env: Env, name: string, o: SdFixtureOptions): string {
-  // The VAE builder needs widths divisible into 32 GroupNorm groups (the fixture default is 16).
-  writeSdCheckpoint(path.join(env.base, 'models', 'checkpoints', name), { vaeCh: 32, ...o });
+  writeSdCheckpoint(path.join(env.base, 'models', 'checkpoints', name), { ...TINY_VAE, vaeChMult: [...TINY_VAE.vaeChMult], ...o });
   return name;
 }
 

@@ -24,6 +24,12 @@ export interface UpscaleModelOptions {
   ep?: Ep;
 }
 
+declare module '../../graph/sockets.ts' {
+  interface SocketValues {
+    UPSCALE_MODEL: UpscaleModel;
+  }
+}
+
 const BRAND = Symbol.for('weft.UpscaleModel');
 
 type Runner = (image: Tensor) => Promise<Tensor>;

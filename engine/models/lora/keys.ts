@@ -4,8 +4,9 @@
  * target is a real key, plus a row range where ComfyUI's converted model has a split tensor: OpenCLIP's
  * fused `attn.in_proj_weight` holds q, k and v as three row blocks).
  */
-import type { SafetensorsFile } from '../../io/safetensors.ts';
-import { clipSpec, layerKeys } from '../clip/spec.ts';
+import { WeftError } from '../../errors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
+import { layerKeys, type ClipSpec } from '../clip/spec.ts';
 import { diffusersNames } from './diffusers.ts';
 
 export interface PatchTarget {
@@ -20,7 +21,7 @@ export type KeyMap = Map<string, PatchTarget>;
 const us = (s: string): string => s.replace(/\./g, '_');
 
 /** Names a LoRA may use for the UNet modules under `prefix` (e.g. 'model.diffusion_model.'). */
-export function unetKeyMap(file: SafetensorsFile, prefix: string, into: KeyMap = new Map()): KeyMap {
+export function unetKeyMap(file: WeightSource, prefix: string, into: KeyMap = new Map()): KeyMap {
   const rel = file.keys().filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
   for (const r of rel) {
     if (!r.endsWith('.weight')) continue;
@@ -53,10 +54,10 @@ const HF_MODULES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 
  * `text_encoder.`; with both l and g present (SDXL) l also takes `lora_te1_`, g takes `lora_te2_` and
  * `text_encoder_2.`; a lone g (SDXL refiner) is `lora_te_` / `text_encoder.`.
  */
-export function clipKeyMap(file: SafetensorsFile, towers: readonly ClipTower[], into: KeyMap = new Map()): KeyMap {
+export function clipKeyMap(file: WeightSource, towers: readonly ClipTower[], into: KeyMap = new Map()): KeyMap {
   const hasL = towers.some((t) => t.role === 'l');
   for (const tower of towers) {
-    const spec = clipSpec(file, tower.prefix);
+    const spec = tower_(file, tower.prefix);
     const kohya = tower.role === 'g' && hasL ? ['lora_te2_'] : ['lora_te_', 'lora_te1_'];
     if (tower.role === 'g' && !hasL) kohya.push('lora_prior_te_');
     const diffusers = tower.role === 'g' && hasL ? 'text_encoder_2.' : 'text_encoder.';
@@ -64,7 +65,7 @@ export function clipKeyMap(file: SafetensorsFile, towers: readonly ClipTower[], 
     for (let i = 0; i < spec.layers; i++) {
       const lk = layerKeys(spec, i);
       for (const m of HF_MODULES) {
-        const target = clipTarget(spec.layout, lk, m, spec.width);
+        const target = clipTarget(lk, m, spec.width);
         const hf = `text_model.encoder.layers.${i}.${m}`;
         for (const p of kohya) into.set(`${p}${us(hf)}`, target);
         into.set(`${diffusers}${hf}`, target);
@@ -75,7 +76,7 @@ export function clipKeyMap(file: SafetensorsFile, towers: readonly ClipTower[], 
   return into;
 }
 
-function clipTarget(layout: 'hf' | 'openclip', lk: ReturnType<typeof layerKeys>, m: (typeof HF_MODULES)[number], width: number): PatchTarget {
+function clipTarget(lk: ReturnType<typeof layerKeys>, m: (typeof HF_MODULES)[number], width: number): PatchTarget {
   if (m === 'mlp.fc1') return { key: `${lk.fc1}.weight` };
   if (m === 'mlp.fc2') return { key: `${lk.fc2}.weight` };
   if (m === 'self_attn.out_proj') return { key: `${lk.out}.weight` };
@@ -84,6 +85,18 @@ function clipTarget(layout: 'hf' | 'openclip', lk: ReturnType<typeof layerKeys>,
     const i = { q: 0, k: 1, v: 2 }[which];
     return { key: `${lk.qkv.fused}_weight`, rows: [i * width, (i + 1) * width] };
   }
-  void layout;
   return { key: `${lk.qkv[which]}.weight` };
+}
+
+/** Layout, width and depth of a text tower: all the key map needs (clipSpec wants more than LoRA does). */
+function tower_(file: WeightSource, prefix: string): Pick<ClipSpec, 'prefix' | 'layout' | 'width' | 'layers'> {
+  const hf = file.has(`${prefix}.embeddings.token_embedding.weight`);
+  if (!hf && !file.has(`${prefix}.token_embedding.weight`)) {
+    throw new WeftError(`${file.path}: no CLIP text model under "${prefix}" to apply a LoRA to`, { file: file.path, input: prefix, type: 'model_load_error' });
+  }
+  const spec = { prefix, layout: hf ? 'hf' : 'openclip', width: 0, layers: 0 } as const;
+  const width = file.get(hf ? `${prefix}.embeddings.token_embedding.weight` : `${prefix}.token_embedding.weight`).shape[1]!;
+  let layers = 0;
+  while (file.has(`${layerKeys(spec as ClipSpec, layers).ln1}.weight`)) layers++;
+  return { ...spec, width, layers };
 }

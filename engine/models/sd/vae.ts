@@ -16,10 +16,12 @@ import { tiledAverage } from './tiles.ts';
 const handles = new WeakMap<ModelService, Map<string, Promise<ModelHandle>>>();
 
 export class SdVae {
-  /** Pixels per latent cell. */
-  readonly downscale = 8;
+  /** Pixels per latent cell: one 2× step between consecutive levels (8 for every released SD VAE). */
+  readonly downscale: number;
 
-  private constructor(readonly path: string, readonly spec: VaeSpec) {}
+  private constructor(readonly path: string, readonly spec: VaeSpec) {
+    this.downscale = 2 ** Math.max(0, spec.levels - 1);
+  }
 
   /** `prefix`: 'first_stage_model' inside a checkpoint, '' for a VAE file; detected when absent. */
   static open(path: string, prefix?: string): SdVae {

@@ -119,7 +119,7 @@ test('layer patch: identity keeps the output, sees every Linear/Conv, and can ch
     assert.ok(seen.includes('linear:model.diffusion_model.input_blocks.1.1.transformer_blocks.0.ff.net.0.proj'));
     assert.ok(seen.includes('conv:model.diffusion_model.input_blocks.2.0.op'));
     assert.ok(seen.includes('linear:model.diffusion_model.time_embed.0'));
-    assert.equal(seen.filter((k) => k.startsWith('linear:') && k.endsWith('.to_q')).length, 6); // 3 transformers × 2 attentions
+    assert.equal(seen.filter((k) => k.startsWith('linear:') && k.endsWith('.to_q')).length, 8); // 4 transformers (in 1, middle, out 2 and 3) × 2 attentions
     const x = rand([1, 4, 8, 8], 40);
     const ctx = rand([1, 4, 16], 41);
     const t = Float32Array.of(123);
