@@ -147,9 +147,10 @@ export async function startServer(opts: ServerOptions): Promise<WeftServer> {
     } catch {
       return sendError(res, 400, 'invalid request URL');
     }
-    const verdict = guard!.check(req.headers, url.searchParams);
+    if (!guard) return sendError(res, 503, 'the server is starting');
+    const verdict = guard.check(req.headers, url.searchParams);
     if (!verdict.ok) return sendError(res, verdict.status!, verdict.message!);
-    if (verdict.setCookie) res.setHeader('Set-Cookie', guard!.cookieHeader());
+    if (verdict.setCookie) res.setHeader('Set-Cookie', guard.cookieHeader());
     const origin = req.headers.origin;
     // Only origins the user listed get CORS; the UI served from here is same-origin and needs none.
     if (origin && explicitOrigins.has(origin)) {
@@ -204,8 +205,8 @@ export async function startServer(opts: ServerOptions): Promise<WeftServer> {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (stripApi(url.pathname).path !== '/ws') return refuse(404, 'Not Found');
-    const verdict = guard!.check(req.headers, url.searchParams);
-    if (!verdict.ok) return refuse(verdict.status!, verdict.status === 401 ? 'Unauthorized' : 'Forbidden');
+    const verdict = guard?.check(req.headers, url.searchParams) ?? { ok: false, status: 503 };
+    if (!verdict.ok) return refuse(verdict.status!, verdict.status === 401 ? 'Unauthorized' : verdict.status === 503 ? 'Service Unavailable' : 'Forbidden');
     hub.accept(req, socket, head, url.searchParams.get('clientId'));
   });
 

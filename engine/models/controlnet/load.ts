@@ -74,14 +74,17 @@ export async function loadControlNet(path: string, opts: LoadControlNetOptions =
 }
 
 /**
- * ComfyUI IMAGE [N,H,W,C] → hint [B,C,8h,8w]: NCHW, resized with 'nearest-exact' after a centre crop to
- * the target aspect when the size differs, and repeated to the batch (N must be 1 or divide B).
+ * ComfyUI IMAGE [N,H,W,C] → hint [batch,C,8h,8w]: NCHW, resized with 'nearest-exact' after a centre crop to
+ * the target aspect when the size differs. Rows follow ComfyUI's broadcast_image_to: the model batch is
+ * `groups` equal parts (cond / uncond); each part takes the image rows in order, cycling or truncating.
  */
-export function prepareHint(image: Tensor, batch: number, latentH: number, latentW: number): Tensor {
+export function prepareHint(image: Tensor, batch: number, latentH: number, latentW: number, groups = 1): Tensor {
   const [N, H, W, C] = image.shape as [number, number, number, number];
   const th = latentH * 8;
   const tw = latentW * 8;
-  if (image.shape.length !== 4 || batch % N !== 0) throw new WeftError(`control image [${image.shape.join(', ')}] does not fit batch ${batch}`, { type: 'invalid_input' });
+  if (image.shape.length !== 4 || batch % groups !== 0) throw new WeftError(`control image [${image.shape.join(', ')}] does not fit batch ${batch} in ${groups} groups`, { type: 'invalid_input' });
+  const perGroup = batch / groups;
+  const rowOf = (b: number): number => (N === 1 ? 0 : (b % perGroup) % N);
   // Centre crop to the target aspect ratio (common_upscale 'center'), then sample nearest-exact.
   let x0 = 0, y0 = 0;
   if (H !== th || W !== tw) {
@@ -92,7 +95,7 @@ export function prepareHint(image: Tensor, batch: number, latentH: number, laten
   const cw = W - 2 * x0, ch = H - 2 * y0;
   const out = new Float32Array(batch * C * th * tw);
   for (let b = 0; b < batch; b++) {
-    const n = b % N;
+    const n = rowOf(b);
     for (let y = 0; y < th; y++) {
       const sy = y0 + Math.min(ch - 1, Math.floor((y + 0.5) * (ch / th)));
       for (let x = 0; x < tw; x++) {

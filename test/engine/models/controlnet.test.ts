@@ -91,6 +91,12 @@ test('prepareHint: NHWC → NCHW, nearest-exact resize with centre crop, batch r
   const wide: Tensor = { shape: [1, 2, 4, 1], data: Float32Array.of(0, 1, 2, 3, 4, 5, 6, 7) };
   const sq = prepareHint(wide, 1, 0.25, 0.25); // 2×2
   assert.deepEqual(Array.from(sq.data), [1, 2, 5, 6]);
+  // Rows per CFG group: 2 images into [cond, cond, uncond, uncond]; 3 images truncated to a batch of 2.
+  const rows = (n: number): Tensor => ({ shape: [n, 8, 8, 1], data: Float32Array.from({ length: n * 64 }, (_, i) => Math.floor(i / 64)) });
+  const firstOf = (t: Tensor): number[] => Array.from({ length: t.shape[0]! }, (_, b) => t.data[b * 64]!);
+  assert.deepEqual(firstOf(prepareHint(rows(2), 4, 1, 1, 2)), [0, 1, 0, 1]);
+  assert.deepEqual(firstOf(prepareHint(rows(3), 2, 1, 1)), [0, 1]);
+  assert.deepEqual(firstOf(prepareHint(rows(2), 3, 1, 1)), [0, 1, 0]);
 });
 
 const CONF = resolve('..', 'shared', 'conformance');
