@@ -44,6 +44,8 @@ export class GraphEditor {
       opts.openSearch([e.clientX, e.clientY], [gx, gy]);
       return document.createElement('div');
     }) as LGraphCanvas['showSearchBox'];
+    // litegraph's key handling listens on the canvas element, so a click must give it focus.
+    opts.canvas.addEventListener('pointerdown', () => opts.canvas.focus());
     const maybe = () => queueMicrotask(() => opts.onMaybeChanged());
     document.addEventListener('pointerup', maybe, true);
     document.addEventListener('keyup', maybe, true);

@@ -54,16 +54,17 @@ const HF_MODULES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 
  * `text_encoder.`; with both l and g present (SDXL) l also takes `lora_te1_`, g takes `lora_te2_` and
  * `text_encoder_2.`; a lone g (SDXL refiner) is `lora_te_` / `text_encoder.`.
  */
-export function clipKeyMap(file: WeightSource, towers: readonly ClipTower[], into: KeyMap = new Map()): KeyMap {
-  const hasL = towers.some((t) => t.role === 'l');
+export function clipKeyMap(file: WeightSource, towers: readonly ClipTower[], into: KeyMap = new Map(), roles: readonly ClipRole[] = towers.map((t) => t.role)): KeyMap {
+  // SDXL's towers may come from two files (DualCLIPLoader): naming depends on every role of the CLIP.
+  const hasL = roles.includes('l');
   for (const tower of towers) {
     const spec = tower_(file, tower.prefix);
-    const kohya = tower.role === 'g' && hasL ? ['lora_te2_'] : ['lora_te_', 'lora_te1_'];
-    if (tower.role === 'g' && !hasL) kohya.push('lora_prior_te_');
+    const kohya = tower.role !== 'g' ? ['lora_te_', 'lora_te1_'] : hasL ? ['lora_te2_'] : ['lora_te_', 'lora_prior_te_'];
     const diffusers = tower.role === 'g' && hasL ? 'text_encoder_2.' : 'text_encoder.';
     const generic = `text_encoders.clip_${tower.role}.transformer.`;
     for (let i = 0; i < spec.layers; i++) {
-      const lk = layerKeys(spec, i);
+      // layerKeys reads only layout and prefix.
+      const lk = layerKeys(spec as ClipSpec, i);
       for (const m of HF_MODULES) {
         const target = clipTarget(lk, m, spec.width);
         const hf = `text_model.encoder.layers.${i}.${m}`;
@@ -97,6 +98,6 @@ function tower_(file: WeightSource, prefix: string): Pick<ClipSpec, 'prefix' | '
   const spec = { prefix, layout: hf ? 'hf' : 'openclip', width: 0, layers: 0 } as const;
   const width = file.get(hf ? `${prefix}.embeddings.token_embedding.weight` : `${prefix}.token_embedding.weight`).shape[1]!;
   let layers = 0;
-  while (file.has(`${layerKeys(spec as ClipSpec, layers).ln1}.weight`)) layers++;
+  while (file.has(`${layerKeys(spec as unknown as ClipSpec, layers).ln1}.weight`)) layers++;
   return { ...spec, width, layers };
 }

@@ -89,13 +89,14 @@ test('dragging from an output slot to an input slot draws a typed link', async (
 test('a ComfyUI PNG dropped on the canvas loads its embedded graph', async () => {
   const bytes = readFileSync(join(EXAMPLES, 'png/img2img_workflow.png'));
   const embedded = JSON.parse(readPngText(bytes).workflow) as { nodes: unknown[] };
-  await page.evaluate(async (data) => {
-    const file = new File([new Uint8Array(data)], 'img2img_workflow.png', { type: 'image/png' });
+  await page.evaluate(async (b64) => {
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const file = new File([data], 'img2img_workflow.png', { type: 'image/png' });
     const dt = new DataTransfer();
     dt.items.add(file);
     const host = document.getElementById('canvas-host')!;
     host.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true, clientX: 500, clientY: 400 }));
-  }, [...bytes]);
+  }, bytes.toString('base64'));
   await page.waitForFunction((n) => (window as any).__weft.editor.nodeCount === n, embedded.nodes.length, { timeout: 5000 });
   assert.equal(await page.evaluate(() => (window as any).__weft.store.getState().workflowName), 'img2img_workflow');
   await page.screenshot({ path: join(ARTIFACTS, 'editor-png-drop.png') });
@@ -149,9 +150,12 @@ test('Ctrl+Enter queues LoadImage → ImageInvert → SaveImage and the result s
     w.__seen = { nodes: new Set(), maxOverall: 0 };
     w.__weft.store.subscribe((s: any) => {
       if (s.progress.node) w.__seen.nodes.add(s.progress.node);
-      const bar = document.querySelector('[data-testid=global-progress]') as HTMLElement | null;
-      w.__seen.maxOverall = Math.max(w.__seen.maxOverall, bar ? parseFloat(bar.style.width) : 0);
     });
+    // Panels render asynchronously: watch the bar element itself, not the store.
+    const bar = document.querySelector('[data-testid=global-progress]') as HTMLElement;
+    new MutationObserver(() => {
+      w.__seen.maxOverall = Math.max(w.__seen.maxOverall, parseFloat(bar.style.width) || 0);
+    }).observe(bar, { attributes: true, attributeFilter: ['style'] });
   });
   await page.focus('#graph');
   await page.keyboard.press('Control+Enter');
