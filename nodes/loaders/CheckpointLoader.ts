@@ -1,5 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
-import { cacheDirOf, loadCheckpoint } from '../../engine/models/sd/index.ts';
+import type { ClipModel } from '../../engine/models/clip/model.ts';
+import { cacheDirOf, loadCheckpoint, type SdVae } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
   name: 'CheckpointLoader',
@@ -17,6 +18,7 @@ export default defineNode({
   run: ({ ckpt_name }, ctx) => {
     const { folders } = ctx.services;
     const c = loadCheckpoint(folders.resolveModel('checkpoints', ckpt_name), { cacheDir: cacheDirOf(ctx.services), folders });
-    return [c.model, c.clip, c.vae];
+    // clip / vae are null when the file has none (ComfyUI's None); their consumers say so by input name.
+    return [c.model, c.clip as ClipModel, c.vae as SdVae];
   },
 });

@@ -1,4 +1,8 @@
+import path from 'node:path';
 import { defineNode } from '../../engine/graph/node.ts';
+import { loadLoraForModels } from '../../engine/models/lora/loader.ts';
+import { cacheDirOf } from '../../engine/models/sd/services.ts';
+import { asSdModel } from '../../engine/models/sd/model.ts';
 
 export default defineNode({
   name: 'LoraLoaderModelOnly',
@@ -11,4 +15,12 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MODEL' }],
+  run: ({ model, lora_name, strength_model }, ctx) => {
+    if (strength_model === 0) return [model];
+    // No CLIP: text-encoder keys are reported as not loaded, as in ComfyUI.
+    const r = loadLoraForModels(asSdModel(model), null, ctx.services.folders.resolveModel('loras', lora_name), strength_model, 0, {
+      cacheDir: path.join(cacheDirOf(ctx.services), 'lora'), warn: (m) => ctx.warn(m),
+    });
+    return [r.model!];
+  },
 });

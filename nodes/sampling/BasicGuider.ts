@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import type { Conditioning } from '../../engine/graph/sockets.ts';
 import { asSdModel } from '../../engine/models/sd/index.ts';
 
 export default defineNode({
@@ -12,5 +13,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'GUIDER' }],
-  run: ({ model, conditioning }) => [{ kind: 'basic', model: asSdModel(model), positive: conditioning, negative: [], cfg: 1 }],
+  run: ({ model, conditioning }) => [{ kind: 'basic', model: asSdModel(model), positive: conditioning, negative: [] as Conditioning, cfg: 1 }],
 });

@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { WeftError } from '../../engine/errors.ts';
 
 export default defineNode({
   name: 'RescaleCFG',
@@ -10,4 +11,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MODEL' }],
+  run: () => {
+    throw new WeftError('RescaleCFG is not implemented yet (it needs a CFG hook in the sampling module)', { type: 'not_implemented' });
+  },
 });

@@ -15,6 +15,7 @@ import type { EmbeddingKey, EmbeddingLibrary } from './embeddings.ts';
 import { applyA1111Weights, tokenizeWithWeights, type TokenizedPrompt, type WeightingMode } from './prompt.ts';
 import { CLIP_PREFIXES, clipSpec, type ClipSpecOverrides } from './spec.ts';
 import { CLIPTokenizer } from './tokenizer.ts';
+import { loraClipEncoder, releaseLoraClipEncoders } from '../lora/patches.ts';
 
 declare module '../../graph/sockets.ts' {
   interface SocketValues {
@@ -233,13 +234,15 @@ export class ClipModel {
 
   /** Encodes per-encoder texts; chunk counts are evened out with empty-prompt chunks, pooled from the last role. */
   private async encodeTexts(parts: Array<[ClipRole, string]>, o: EncodeOptions) {
-    if (this.patches.length > 0) throw new WeftError(`this CLIP carries ${this.patches.length} LoRA patch(es), which the text encoder cannot apply yet`, { input: 'clip' });
     const mode = o.mode ?? this.weighting;
     const toks = parts.map(([role, text]) => ({ role, t: this.tokenize(text, role, o.warn) }));
     const n = Math.max(...toks.map((x) => x.t.chunks.length));
     const outs = [];
     for (const { role, t } of toks) {
-      const enc = this.encoders[role]!.encoder;
+      // LoRA patches swap in an encoder whose patched weights come from a merged side file.
+      const enc = this.patches.length > 0
+        ? loraClipEncoder({ ...this.encoders[role]!, role }, this.roles(), this.patches)
+        : this.encoders[role]!.encoder;
       const opts = this.outputOptions(role);
       const chunks = [...t.chunks];
       while (chunks.length < n) chunks.push({ ids: emptyChunk(enc.spec, 77, opts.padId), weights: new Array<number>(77).fill(1) });
@@ -263,6 +266,7 @@ export class ClipModel {
   /** Closes the sessions and files this CLIP uses (shared with its clones and other loads of the same files). */
   async release(): Promise<void> {
     await releaseClipEncoders(this.roles().map((r) => this.encoders[r]!.path));
+    if (this.patches.length > 0) await releaseLoraClipEncoders();
   }
 }
 

@@ -25,14 +25,21 @@ export function fileIdentity(p: string): string {
 
 export class PatchedSource implements WeightSource {
   readonly tensors: Map<string, SafetensorsTensor>;
+  private readonly sideKeys: Map<string, SafetensorsTensor>;
 
-  constructor(readonly base: WeightSource, readonly side: SafetensorsFile) {
+  /** Reads the side file's header and closes it: ORT maps by path, so no descriptor is held. */
+  constructor(readonly base: WeightSource, readonly sidePath: string) {
+    const side = SafetensorsFile.open(sidePath);
+    this.sideKeys = new Map(side.tensors);
+    side.close();
     this.tensors = new Map(base.tensors);
-    for (const [k, t] of side.tensors) this.tensors.set(k, t);
+    for (const [k, t] of this.sideKeys) this.tensors.set(k, t);
   }
 
   get path(): string { return this.base.path; }
   get metadata(): Record<string, string> { return this.base.metadata; }
+  /** Checkpoint keys read from the side file. */
+  get patchedKeys(): string[] { return [...this.sideKeys.keys()]; }
   has(key: string): boolean { return this.tensors.has(key); }
   keys(): string[] { return [...this.tensors.keys()]; }
   get(key: string): SafetensorsTensor {
@@ -40,14 +47,16 @@ export class PatchedSource implements WeightSource {
     if (!t) throw new WeftError(`${this.path}: no tensor named "${key}"`, { file: this.path, input: key, type: 'invalid_model_file' });
     return t;
   }
-  private from(key: string): WeightSource { return this.side.has(key) ? this.side : this.base; }
-  readRaw(key: string): Buffer { return this.from(key).readRaw(key); }
-  readFloat32(key: string): Float32Array { return this.from(key).readFloat32(key); }
-  locate(key: string): TensorLocation {
-    return this.side.has(key) ? { path: this.side.path, tensor: this.side.get(key) } : locateWeight(this.base, key);
+  private fromSide<T>(key: string, read: (f: SafetensorsFile) => T): T {
+    const f = SafetensorsFile.open(this.sidePath);
+    try { return read(f); } finally { f.close(); }
   }
-  /** Closes the side file only: the base belongs to whoever opened it. */
-  close(): void { this.side.close(); }
+  readRaw(key: string): Buffer { return this.sideKeys.has(key) ? this.fromSide(key, (f) => f.readRaw(key)) : this.base.readRaw(key); }
+  readFloat32(key: string): Float32Array { return this.sideKeys.has(key) ? this.fromSide(key, (f) => f.readFloat32(key)) : this.base.readFloat32(key); }
+  locate(key: string): TensorLocation {
+    const t = this.sideKeys.get(key);
+    return t ? { path: this.sidePath, tensor: t } : locateWeight(this.base, key);
+  }
 }
 
 export interface SideFile {

@@ -98,7 +98,7 @@ export function applyLoras(base: WeightSource, scope: LoraScope, loras: readonly
     const side = materialise(base, parts, `${opts.cacheDir.replace(/[\\/]+$/, '')}/${name}`, {
       base: base.path, scope: scopeName(scope), loras: JSON.stringify(live),
     });
-    return { source: new PatchedSource(base, SafetensorsFile.open(side.path)), side, notLoaded, patched: parts.size };
+    return { source: new PatchedSource(base, side.path), side, notLoaded, patched: parts.size };
   } finally {
     for (const f of opened) f.close();
   }

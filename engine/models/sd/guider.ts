@@ -9,6 +9,14 @@ import type { Denoiser } from '../../sampling/types.ts';
 import { WeftError } from '../../errors.ts';
 import { isSdModel, type SdModel } from './model.ts';
 
+declare module '../../graph/sockets.ts' {
+  interface SocketValues {
+    GUIDER: Guider;
+    NOISE: NoiseSource;
+    SAMPLER: SamplerChoice;
+  }
+}
+
 export interface Guider {
   kind: 'cfg' | 'basic' | 'dual';
   model: SdModel;

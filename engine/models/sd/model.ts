@@ -15,6 +15,12 @@ import type { PreviewFamily } from '../../sampling/preview.ts';
 import type { CondEntry } from '../../sampling/cfg.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 
+declare module '../../graph/sockets.ts' {
+  interface SocketValues {
+    MODEL: SdModel;
+  }
+}
+
 
 export interface UNetSource {
   /** A safetensors file (PyTorch checkpoints are converted first). */

@@ -12,6 +12,12 @@ import { buildVaeDecoder, buildVaeEncoder, vaeSpec, type VaeSpec } from '../vae/
 import { cropForEncode } from '../vae/vae.ts';
 import { tiledAverage } from './tiles.ts';
 
+declare module '../../graph/sockets.ts' {
+  interface SocketValues {
+    VAE: SdVae;
+  }
+}
+
 
 const handles = new WeakMap<ModelService, Map<string, Promise<ModelHandle>>>();
 

@@ -7,6 +7,7 @@
  */
 import type { SafetensorsFile } from '../../io/safetensors.ts';
 import type { GraphBuilder } from '../../onnx/index.ts';
+import { WeftError } from '../../errors.ts';
 import * as L from '../layers/index.ts';
 import { torchExpF32 } from '../layers/sinusoidal.ts';
 import type { TransformerLayer, ResLayer } from './config.ts';
@@ -40,23 +41,35 @@ export function conv(e: Emit, x: string, key: string, stride = 1): string {
   const y = L.conv2d(e.g, e.file, e.prefix + key, x, { stride });
   return e.patch ? e.patch({ g: e.g, key: e.prefix + key, kind: 'conv', input: x, output: y, stride }) : y;
 }
-export const groupNorm = (e: Emit, x: string, key: string, eps: number): string => L.groupNorm(e.g, e.file, e.prefix + key, x, { eps });
+/**
+ * GroupNorm(32) as Reshape [N, 32, -1] → InstanceNormalization → Reshape → per-channel affine. Not the
+ * standard GroupNormalization-21: its function body takes the variance as E[x²] − E[x]², which cancels
+ * catastrophically for groups with a large mean and small spread (a 1×1 deep level of a small latent, large
+ * CFG-driven activations) and goes negative: sqrt → NaN. InstanceNormalization's CPU kernel subtracts the mean
+ * first, like torch.
+ */
+export function groupNorm(e: Emit, x: string, key: string, eps: number, groups = 32): string {
+  if (process.env.GN21) return L.groupNorm(e.g, e.file, e.prefix + key, x, { eps });
+  const g = e.g;
+  const w = `${e.prefix}${key}.weight`;
+  const channels = g.shapeOf(e.file, w)[0]!;
+  if (channels % groups !== 0) throw new WeftError(`${e.file.path}: "${e.prefix}${key}" normalises ${channels} channels, not divisible into ${groups} groups`, { file: e.file.path, input: w });
+  const grouped = g.op('Reshape', [x, g.constInt64([0, groups, -1])]);
+  const norm = g.op('InstanceNormalization', [grouped, g.constant(new Float32Array(groups).fill(1), [groups]), g.constant(new Float32Array(groups), [groups])], { epsilon: eps });
+  const back = g.op('Reshape', [norm, g.op('Shape', [x])]);
+  const perChannel = (k: string): string => g.op('Unsqueeze', [g.weight(e.file, `${e.prefix}${key}.${k}`), g.constInt64([1, 2])]);
+  return g.op('Add', [g.op('Mul', [back, perChannel('weight')]), perChannel('bias')]);
+}
 const layerNorm = (e: Emit, x: string, key: string): string => L.layerNorm(e.g, e.file, e.prefix + key, x);
 
 /**
- * The frequencies f_i = exp(−ln(10000)·i/half) exactly as torch computes them in float32 on an AVX-512 CPU:
- * its vectorised exp (SLEEF expf_u10, not always correctly rounded) runs over whole chunks of 32 floats and
- * the remainder goes through scalar expf. half = 160 (SD) is all-vector; the tiny test models (half = 16) are
- * all-scalar, and picking the wrong one moves their sensitive outputs (inpaint at t = 1) by 1.4e-4.
+ * f_i = exp(−ln(10000)·i/half) with torch's float32 rounding at each step and its vectorised exp (SLEEF
+ * expf_u10, not always correctly rounded), as layers/sinusoidal.ts does for the ADM vectors.
  */
 export function timestepFrequencies(half: number): Float32Array {
   const f = Math.fround;
   const c = f(-Math.log(10000));
-  const vec = Math.floor(half / 32) * 32;
-  return Float32Array.from({ length: half }, (_, i) => {
-    const a = f(f(c * i) / half);
-    return i < vec ? torchExpF32(a) : f(Math.exp(a));
-  });
+  return Float32Array.from({ length: half }, (_, i) => torchExpF32(f(f(c * i) / half)));
 }
 
 /** cat(cos(t·f), sin(t·f)) over model_channels/2 frequencies. */

@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SafetensorsFile } from '../../../engine/io/safetensors.ts';
 import { WeftError } from '../../../engine/errors.ts';
 import { parseUNetConfig } from '../../../engine/models/unet/config.ts';
 import { loadUNet, type UNetSession } from '../../../engine/models/unet/load.ts';
 import { applyModel, denoiseBatch } from '../../../engine/models/unet/apply.ts';
 import { writeSyntheticUNet, type SyntheticUNetSpec } from '../../../engine/models/unet/synthetic.ts';
-import { timestepFrequencies } from '../../../engine/models/unet/blocks.ts';
+import { groupNorm, timestepFrequencies } from '../../../engine/models/unet/blocks.ts';
+import { SafetensorsFile as SF, writeSafetensors } from '../../../engine/io/safetensors.ts';
+import { GraphBuilder, createSession, runFloat } from '../../../engine/onnx/index.ts';
 import { DiscreteModelSampling } from '../../../engine/sampling/model-sampling.ts';
 import { readCaseTensors, compareTensor } from '../../../engine/conformance/runner.ts';
 import type { Tensor } from '../../../engine/tensor/tensor.ts';
@@ -58,7 +59,7 @@ after(async () => {
 });
 
 test('the architecture is read from names and shapes', () => {
-  const f = SafetensorsFile.open(join(dir, 'sd1.safetensors'));
+  const f = SF.open(join(dir, 'sd1.safetensors'));
   try {
     const c = parseUNetConfig(f, { numHeads: 4 });
     assert.equal(c.modelChannels, 32);
@@ -187,11 +188,33 @@ test('SDXL layout: linear proj, depth 2, ADM y; fp16 weights match fp32 ones', a
   }
 });
 
-test('timestep frequencies follow torch: SLEEF exp on 32-wide chunks, scalar expf for the rest', () => {
-  // exp(-ln(1e4)·7/16) is 0.017782795225…: the float nearest is …4311…, SLEEF's u10 result is …6174….
-  assert.equal(timestepFrequencies(16)[7], Math.fround(0.017782794311642647));
-  assert.equal(timestepFrequencies(160)[70], Math.fround(0.017782796174287796));
-  assert.equal(timestepFrequencies(160)[0], 1);
+test('timestep frequencies are float32 torch values (SLEEF exp), not correctly rounded exp', () => {
+  // exp(-ln(1e4)·7/16) = 0.017782795225…: the nearest float is …4311…, torch's vectorised exp gives …6174….
+  assert.equal(timestepFrequencies(16)[7], Math.fround(0.017782796174287796));
+  assert.equal(timestepFrequencies(16)[0], 1);
+  assert.equal(timestepFrequencies(160).length, 160);
+});
+
+test('GroupNorm stays exact for groups with a large mean and a tiny spread (no E[x²]−E[x]² cancellation)', async () => {
+  const path = join(dir, 'gn.safetensors');
+  writeSafetensors(path, { 'n.weight': { dtype: 'F32', shape: [64], data: new Float32Array(64).fill(1) }, 'n.bias': { dtype: 'F32', shape: [64], data: new Float32Array(64) } });
+  const file = SF.open(path);
+  const g = new GraphBuilder({ name: 'gn' });
+  g.output(groupNorm({ g, file, prefix: '' }, g.input('x', 'float32', [1, 64, 2, 2]), 'n', 1e-6), 'y');
+  const { bytes, weightsDir } = g.build();
+  file.close();
+  const s = await createSession(bytes, weightsDir, { threads: 1 });
+  // Each group: 2 channels × 2×2 = 8 values around 3000 with a spread of ~0.01 (float32 leaves ~5% error;
+  // GroupNormalization-21 gives NaN here).
+  const x = Float32Array.from({ length: 256 }, (_, i) => 3000 + ((i * 37) % 11) * 0.002);
+  const y = (await runFloat(s, { x: { data: x, dims: [1, 64, 2, 2] } })).y!.data;
+  await s.release();
+  for (let gi = 0; gi < 32; gi++) {
+    const v = Array.from(x.subarray(gi * 8, gi * 8 + 8), Number);
+    const mean = v.reduce((a, b) => a + b, 0) / 8;
+    const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / 8 + 1e-6);
+    v.forEach((xi, j) => assert.ok(Math.abs(y[gi * 8 + j]! - (xi - mean) / sd) < 0.15, `group ${gi}: ${y[gi * 8 + j]} vs ${(xi - mean) / sd}`));
+  }
 });
 
 test('denoise: eps and v parameterisations', () => {
