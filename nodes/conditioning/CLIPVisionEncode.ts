@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asClipVision } from '../../engine/models/clip-vision/index.ts';
 
 export default defineNode({
   name: 'CLIPVisionEncode',
@@ -12,4 +13,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CLIP_VISION_OUTPUT' }],
+  run: async ({ clip_vision, image, crop }) => [await asClipVision(clip_vision).encodeImage(image, crop === 'none' ? 'none' : 'center')],
 });

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkConditioning, setConditioningValues } from '../../engine/tensor/conditioning.ts';
 
+/** Sets the `guidance` option the FLUX dev model embeds through guidance_in (ComfyUI's key and meaning). */
 export default defineNode({
   name: 'FluxGuidance',
   category: 'advanced/conditioning/flux',
@@ -10,4 +12,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run({ conditioning, guidance }) {
+    return [setConditioningValues(checkConditioning(conditioning, 'conditioning'), { guidance })];
+  },
 });

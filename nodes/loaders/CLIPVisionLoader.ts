@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { ClipVisionModel } from '../../engine/models/clip-vision/index.ts';
 
 export default defineNode({
   name: 'CLIPVisionLoader',
@@ -10,4 +11,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CLIP_VISION' }],
+  run: ({ clip_name }, ctx) => [ClipVisionModel.open(ctx.services.folders.resolveModel('clip_vision', clip_name), { models: ctx.services.models })],
 });

@@ -49,7 +49,6 @@ export function conv(e: Emit, x: string, key: string, stride = 1): string {
  * first, like torch.
  */
 export function groupNorm(e: Emit, x: string, key: string, eps: number, groups = 32): string {
-  if (process.env.GN21) return L.groupNorm(e.g, e.file, e.prefix + key, x, { eps });
   const g = e.g;
   const w = `${e.prefix}${key}.weight`;
   const channels = g.shapeOf(e.file, w)[0]!;
