@@ -9,7 +9,7 @@
  * the single block is their difference. A full step (19 double + 38 single blocks) is EXTRAPOLATED from
  * those block times, not measured.
  *
- *   node --import tsx bench/flux.ts [--runs 2] [--threads N] [--dir DIR] [--only fp32,q8,q4] [--accuracy 0|4]
+ *   node --import tsx bench/flux.ts [--runs 2] [--threads N] [--dir DIR] [--only fp32,q8,q4] [--accuracy 0|4] [--width 3072]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -19,15 +19,17 @@ import { fileURLToPath } from 'node:url';
 import { FluxModel, type FluxOpenOptions } from '../engine/models/flux/model.ts';
 import { writeSyntheticFlux, type SyntheticFluxSpec } from '../engine/models/flux/synthetic.ts';
 
-const SPEC: SyntheticFluxSpec = { hidden: 3072, heads: 24, depth: 1, depthSingle: 1, contextDim: 4096, vecDim: 768, guidance: false, dtype: 'BF16', seed: 1 };
-const FULL = { double: 19, single: 38 };
-const LATENT = 64;
-const TXT = 256;
-
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] ?? def : def;
 }
+
+/** --width shrinks the model (heads of 128) to check the benchmark itself in seconds. */
+const WIDTH = Number(arg('width', '3072'));
+const SPEC: SyntheticFluxSpec = { hidden: WIDTH, heads: WIDTH / 128, depth: 1, depthSingle: 1, contextDim: 4096, vecDim: 768, guidance: false, dtype: 'BF16', seed: 1 };
+const FULL = { double: 19, single: 38 };
+const LATENT = 64;
+const TXT = 256;
 
 function randn(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
   const keep = process.argv.includes('--dir');
   const dir = keep ? arg('dir', '') : mkdtempSync(join(tmpdir(), 'weft-bench-flux-'));
   mkdirSync(dir, { recursive: true });
-  const weights = join(dir, 'flux_schnell_subset_bf16.safetensors');
+  const weights = join(dir, `flux_schnell_subset_w${WIDTH}_bf16.safetensors`);
   const cache = join(dir, 'quant-cache');
   try {
     if (!existsSync(weights)) {

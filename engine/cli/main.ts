@@ -8,6 +8,7 @@ import { parseArgs, flag, type ParsedArgs } from './args.ts';
 import { FOLDER_FLAGS, foldersFromArgs, type CliIO } from './env.ts';
 import { runCommand, type ServicesFactory } from './run.ts';
 import { validateCommand } from './validate.ts';
+import { serveCommand } from './serve.ts';
 
 export type { CliIO } from './env.ts';
 
@@ -21,8 +22,8 @@ Usage:
       Print ComfyUI-shaped validation results as JSON.
   weft nodes [folders]          Print /object_info JSON for every node type.
   weft convert ...              Convert workflows between formats (see weft convert --help).
-  weft serve [--port N] [--host H] [folders]
-      Start the ComfyUI-compatible HTTP/WebSocket server.
+  weft serve [--port N] [--host H] [--token T] [--no-demo] [folders]
+      Start the ComfyUI-compatible HTTP/WebSocket server and the editor UI.
   weft --help                   Show this help.
 
 Folders (default ./<name>, or $WEFT_HOME/<name> when WEFT_HOME is set):
@@ -100,27 +101,3 @@ async function convertDispatch(argv: readonly string[], deps: CliDeps, io: CliIO
   return typeof code === 'number' ? code : 0;
 }
 
-export interface ServeOptions {
-  port: number;
-  host: string;
-  registry: NodeRegistry;
-  folders: ReturnType<typeof foldersFromArgs>;
-  io: CliIO;
-}
-
-async function serveCommand(argv: readonly string[], deps: CliDeps, io: CliIO): Promise<number> {
-  const args: ParsedArgs = parseArgs(argv, ['port', 'host', ...FOLDER_FLAGS], ['help']);
-  if (args.bools.has('help')) return usage(io, 'weft serve [--port N] [--host H] [folders]\n', 0);
-  const port = Number(flag(args, 'port') ?? 8188);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WeftError(`--port must be 0..65535, got ${flag(args, 'port')}`, { type: 'usage' });
-  const host = flag(args, 'host') ?? '127.0.0.1';
-  const mod = await optionalModule('../server/index.ts');
-  const start = mod?.startServer as ((opts: ServeOptions) => unknown) | undefined;
-  if (!start) {
-    io.stderr.write('weft serve: the server is not part of this build yet (engine/server/index.ts with startServer is missing)\n');
-    return 1;
-  }
-  await start({ port, host, registry: deps.createRegistry(), folders: foldersFromArgs(args, io), io });
-  // The server keeps the process alive; exit code applies when it stops.
-  return 0;
-}

@@ -3,7 +3,7 @@
  * single-file checkpoints have them) with deterministic random weights, for tests and the step benchmark.
  * Weights are scaled so activations stay O(1) through the network: a real run exercises real numerics.
  */
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, renameSync, writeSync } from 'node:fs';
 import { float32ToFloat16Array, writeSafetensors, type TensorToWrite } from '../../io/safetensors.ts';
 
 export interface SyntheticUNetSpec {
@@ -123,8 +123,9 @@ export function writeSyntheticUNet(path: string, s: SyntheticUNetSpec, opts: { d
 /**
  * Streams a large synthetic fp32 checkpoint one tensor at a time (an SD1.5-sized UNet is 3.4 GB: holding it
  * all in JS memory first would double the benchmark's footprint). Same header layout as writeSafetensors.
+ * `sparse` writes only the header and leaves the data a hole of zeros.
  */
-export function streamSyntheticUNet(path: string, s: SyntheticUNetSpec, seed = 1): ParamSpec[] {
+export function streamSyntheticUNet(path: string, s: SyntheticUNetSpec, seed = 1, opts: { sparse?: boolean } = {}): ParamSpec[] {
   const params = unetParams(s);
   const header: Record<string, unknown> = {};
   let off = 0;
@@ -142,7 +143,9 @@ export function streamSyntheticUNet(path: string, s: SyntheticUNetSpec, seed = 1
   try {
     writeSync(fd, len);
     writeSync(fd, json);
-    for (const p of params) {
+    // sparse: header only, the data section a hole of zeros (layout tests of real-size models, no disk use).
+    if (opts.sparse) ftruncateSync(fd, 8 + Buffer.byteLength(json) + off);
+    else for (const p of params) {
       const v = syntheticValues(p, seed);
       const b = new Uint8Array(v.buffer);
       let done = 0;

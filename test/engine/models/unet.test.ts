@@ -7,7 +7,8 @@ import { WeftError } from '../../../engine/errors.ts';
 import { parseUNetConfig } from '../../../engine/models/unet/config.ts';
 import { loadUNet, type UNetSession } from '../../../engine/models/unet/load.ts';
 import { applyModel, denoiseBatch } from '../../../engine/models/unet/apply.ts';
-import { writeSyntheticUNet, type SyntheticUNetSpec } from '../../../engine/models/unet/synthetic.ts';
+import { streamSyntheticUNet, writeSyntheticUNet, type SyntheticUNetSpec } from '../../../engine/models/unet/synthetic.ts';
+import { buildUNet } from '../../../engine/models/unet/graph.ts';
 import { groupNorm, timestepFrequencies } from '../../../engine/models/unet/blocks.ts';
 import { SafetensorsFile as SF, writeSafetensors } from '../../../engine/io/safetensors.ts';
 import { GraphBuilder, createSession, runFloat } from '../../../engine/onnx/index.ts';
@@ -74,6 +75,35 @@ test('the architecture is read from names and shapes', () => {
     assert.throws(() => parseUNetConfig(f, { prefix: 'unet.' }), (e: unknown) => e instanceof WeftError && /no UNet under prefix "unet\."/.test(e.message));
   } finally {
     f.close();
+  }
+});
+
+test('real-size layouts (sparse files): SD1.5, SD2 and SDXL read with ComfyUI\'s head defaults and build', () => {
+  const real: Record<string, SyntheticUNetSpec> = {
+    sd15: { modelChannels: 320, channelMult: [1, 2, 4, 4], numResBlocks: 2, transformerDepth: [1, 1, 1, 0], contextDim: 768 },
+    sd2: { modelChannels: 320, channelMult: [1, 2, 4, 4], numResBlocks: 2, transformerDepth: [1, 1, 1, 0], contextDim: 1024, linearProj: true },
+    sdxl: { modelChannels: 320, channelMult: [1, 2, 4], numResBlocks: 2, transformerDepth: [0, 2, 10], transformerDepthMiddle: 10, contextDim: 2048, linearProj: true, admInChannels: 2816 },
+  };
+  const heads: Record<string, number[]> = { sd15: [8], sd2: [5, 10, 20], sdxl: [10, 20] }; // distinct head counts, in block order
+  for (const [name, spec] of Object.entries(real)) {
+    const path = join(dir, `${name}-sparse.safetensors`);
+    const params = streamSyntheticUNet(path, spec, 1, { sparse: true });
+    if (name === 'sd15') assert.equal(params.length, 686); // the real SD1.5 UNet's tensor count
+    const f = SF.open(path);
+    try {
+      const b = buildUNet(f, { withControl: true });
+      const c = b.config;
+      const ts = [...c.inputBlocks.flat(), ...c.middleBlock].filter((l) => l.kind === 'transformer');
+      assert.deepEqual([...new Set(ts.map((l) => (l.kind === 'transformer' ? l.heads : 0)))], heads[name], name);
+      assert.equal(c.contextDim, spec.contextDim);
+      assert.equal(c.admInChannels, spec.admInChannels ?? 0);
+      assert.equal(b.controlInputs.length, name === 'sdxl' ? 10 : 13);
+      if (name === 'sdxl') assert.deepEqual(ts.map((l) => (l.kind === 'transformer' ? l.depth : 0)), [2, 2, 10, 10, 10]);
+      assert.ok(b.bytes.byteLength > 50_000);
+    } finally {
+      f.close();
+    }
+    rmSync(path);
   }
 });
 
