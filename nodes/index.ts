@@ -6,6 +6,7 @@ import { nodes as flux } from './flux/index.ts';
 import { nodes as image } from './image/index.ts';
 import { nodes as imageops } from './imageops/index.ts';
 import { nodes as inpaint } from './inpaint/index.ts';
+import { nodes as interrogate } from './interrogate/index.ts';
 import { nodes as latent } from './latent/index.ts';
 import { nodes as loaders } from './loaders/index.ts';
 import { nodes as lora } from './lora/index.ts';
@@ -18,7 +19,7 @@ import { nodes as upscale } from './upscale/index.ts';
 /** Every node type Weft declares, all families. */
 export const allNodes: NodeDef<any, any>[] = [
   ...loaders, ...lora, ...conditioning, ...sampling, ...latent, ...inpaint, ...controlnet, ...upscale,
-  ...flux, ...mask, ...imageops, ...patches, ...image, ...primitives,
+  ...flux, ...mask, ...imageops, ...patches, ...image, ...primitives, ...interrogate,
 ];
 
 export function createRegistry(): NodeRegistry {

@@ -100,6 +100,7 @@ export class Controller {
     try {
       const res = await this.api.queuePrompt(prompt, this.clientId, workflow);
       this.queuedNodes.set(res.prompt_id, Object.keys(prompt).length);
+      s.setNodesTotal(res.prompt_id, Object.keys(prompt).length);
       s.setQueue([...s.queue, { promptId: res.prompt_id, number: res.number, status: 'pending' }]);
       this.editor.applyControlAfterGenerate();
       this.maybeChanged();

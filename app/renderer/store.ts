@@ -70,6 +70,8 @@ export interface Actions {
   setQueueRemaining(n: number): void;
   setQueue(items: QueueItem[]): void;
   executionStart(promptId: string, nodesTotal: number): void;
+  /** The prompt's node count, once the POST answers (its WS events may arrive first). */
+  setNodesTotal(promptId: string, n: number): void;
   executing(promptId: string, node: string | null): void;
   setProgress(node: string, value: number, max: number): void;
   executed(node: string, images: ImageRef[]): void;
@@ -135,6 +137,10 @@ export function createAppStore(initial: Partial<State> = {}) {
         set((s) => {
           s.progress = { ...IDLE_PROGRESS, promptId, nodesTotal };
           s.executionError = null;
+        }),
+      setNodesTotal: (promptId, n) =>
+        set((s) => {
+          if (s.progress.promptId === promptId) s.progress.nodesTotal = n;
         }),
       executing: (promptId, node) =>
         set((s) => {

@@ -28,6 +28,7 @@ export const MODEL_FOLDERS: Readonly<Record<string, readonly string[]>> = {
   audio_encoders: ['audio_encoders'],
   ipadapter: ['ipadapter'],
   onnx: ['onnx'],
+  interrogator: ['interrogator'],
 };
 
 /** Legacy and alternative names users (and custom nodes, and extra_model_paths.yaml files) still use. */
@@ -43,6 +44,7 @@ export const MODEL_EXTENSIONS: readonly string[] = ['.ckpt', '.pt', '.pt2', '.bi
 export const FOLDER_EXTENSIONS: Readonly<Record<string, readonly string[] | null>> = {
   configs: ['.yaml'],
   diffusers: null,
+  interrogator: ['.txt'],
 };
 
 export function canonicalFolder(folder: string): string {

@@ -1,3 +1,5 @@
 export { ModelService, type ModelHandle, type ModelSpec, type ModelServiceOptions } from './service.ts';
 export { candidatesFor, selectProvider, detectGpu, platformInfo, EP_NAMES, type EpName, type EpSetting, type EpAttempt, type PlatformInfo, type GpuKind } from './providers.ts';
 export { checkWire, type WireTensor, type WireFeeds, type WireType } from './wire.ts';
+export { defaultModelService, setDefaultModelService } from './default.ts';
+export { GraphSession, type EncoderSessionOptions } from './graph-session.ts';

@@ -7,7 +7,9 @@ import { freemem, totalmem, availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { WeftError } from '../errors.ts';
 import { candidatesFor, platformInfo, type EpAttempt, type EpName, type EpSetting, type PlatformInfo } from './providers.ts';
-import type { WorkerReply, WorkerRequest } from './protocol.ts';
+import { clearDefaultModelService } from './default.ts';
+import { InlineHost, type SessionPort } from './inline.ts';
+import type { SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 import { checkWire, transferList, type WireFeeds } from './wire.ts';
 
 export interface ModelSpec {
@@ -21,6 +23,8 @@ export interface ModelSpec {
   sizeBytes?: number;
   threads?: number;
   disablePrepacking?: boolean;
+  /** ORT graph optimization level; 'extended' when absent (research/onnx.md §2a). */
+  optimization?: SessionSettings['optimization'];
 }
 
 export interface ModelServiceOptions {
@@ -36,6 +40,11 @@ export interface ModelServiceOptions {
   platform?: () => Promise<PlatformInfo>;
   /** Worker entry (bundled apps point this at their built worker). */
   workerUrl?: URL;
+  /**
+   * Run every session on the calling thread instead of a worker: the measured baseline of
+   * bench/responsiveness.ts and its test. Never for a host with a UI (each run stalls its event loop).
+   */
+  inThread?: boolean;
 }
 
 export interface ModelHandle {
@@ -53,7 +62,7 @@ interface Entry {
   key: string;
   spec: ModelSpec;
   size: number;
-  worker: Worker;
+  worker: SessionPort;
   ready: Promise<ModelHandle>;
   loaded: boolean;
   lastUsed: number;
@@ -66,7 +75,7 @@ interface Entry {
  * tests) is started through a small bootstrap that registers tsx inside the worker first. Built apps
  * pass a JavaScript workerUrl and get a plain worker.
  */
-function spawnWorker(url: URL): Worker {
+function spawnWorker(url: URL): SessionPort {
   if (!url.pathname.endsWith('.ts')) return new Worker(url);
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
@@ -76,8 +85,12 @@ function spawnWorker(url: URL): Worker {
 const GiB = 1024 ** 3;
 const fmt = (n: number): string => (n >= GiB ? `${(n / GiB).toFixed(2)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
 
+let services = 0;
+
 export class ModelService {
   readonly budgetBytes: number;
+  /** Distinguishes services in caches that outlive one (shared encoders keyed per service). */
+  readonly id = ++services;
   private readonly entries = new Map<string, Entry>();
   private readonly opts: ModelServiceOptions;
   private nextId = 1;
@@ -113,7 +126,7 @@ export class ModelService {
     if (size > free) {
       return Promise.reject(new WeftError(`not enough memory to load model "${key}": it needs about ${fmt(size)} and ${fmt(free)} is free; close other programs or lower the resolution/precision`, { type: 'out_of_memory', extra: { key, size, free } }));
     }
-    const worker = spawnWorker(this.opts.workerUrl ?? new URL('./worker.ts', import.meta.url));
+    const worker = this.opts.inThread ? new InlineHost() : spawnWorker(this.opts.workerUrl ?? new URL('./worker.ts', import.meta.url));
     const entry: Entry = { key, spec, size, worker, ready: undefined as never, loaded: false, lastUsed: ++this.tick, busy: 0, pending: new Map() };
     worker.on('message', (r: WorkerReply) => {
       const p = entry.pending.get(r.id);
@@ -143,6 +156,7 @@ export class ModelService {
   }
 
   async close(): Promise<void> {
+    clearDefaultModelService(this);
     await Promise.all([...this.entries.keys()].map((k) => this.unload(k)));
   }
 
@@ -151,7 +165,7 @@ export class ModelService {
     const info = await (this.opts.platform ?? platformInfo)();
     const setting = spec.ep ?? this.opts.ep ?? 'auto';
     const { candidates, skipped } = candidatesFor(setting, info);
-    const settings = { weightsDir: spec.weightsDir, threads: spec.threads ?? this.opts.threads ?? availableParallelism(), disablePrepacking: spec.disablePrepacking };
+    const settings = { weightsDir: spec.weightsDir, threads: spec.threads ?? this.opts.threads ?? availableParallelism(), disablePrepacking: spec.disablePrepacking, optimization: spec.optimization };
     const graphByEp = spec.graphByEp as Record<string, Uint8Array> | undefined;
     const reply = await this.call(entry, { op: 'load', id: 0, graph: spec.graph, graphByEp, candidates, skipped, settings });
     if (!reply.ok) {

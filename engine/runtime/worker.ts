@@ -4,85 +4,13 @@
  * transferred buffers. This file is the worker entry; it is never imported by the main thread.
  */
 import { parentPort } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
-import { selectProvider, type EpAttempt } from './providers.ts';
-import { checkWire, transferList, typedView, type WireFeeds, type WireTensor, type WireType } from './wire.ts';
-import type { WorkerRequest, WorkerReply, SessionSettings } from './protocol.ts';
+import { createSessionHost } from './host.ts';
+import type { WorkerRequest } from './protocol.ts';
 
 if (!parentPort) throw new Error('engine/runtime/worker.ts must run in a worker thread');
 const port = parentPort;
-let session: ort.InferenceSession | null = null;
-
-function sessionOptions(ep: string, s: SessionSettings): ort.InferenceSession.SessionOptions {
-  const session: Record<string, unknown> = {
-    intra_op: { allow_spinning: '0' },
-    model_external_initializers_file_folder_path: s.weightsDir,
-  };
-  if (s.disablePrepacking) session.disable_prepacking = '1';
-  return {
-    executionProviders: [ep === 'webgpu' ? { name: 'webgpu' } : ep] as ort.InferenceSession.ExecutionProviderConfig[],
-    graphOptimizationLevel: s.optimization ?? 'extended',
-    intraOpNumThreads: s.threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    enableCpuMemArena: false,
-    logSeverityLevel: 3,
-    extra: { session },
-  } as ort.InferenceSession.SessionOptions;
-}
-
-function fromOrt(t: ort.Tensor): WireTensor {
-  const type = t.type as WireType;
-  if (!['float32', 'float16', 'int64', 'int32'].includes(type)) throw new Error(`output type ${t.type} is not supported`);
-  const src = t.data as ArrayBufferView;
-  // ORT's output buffers may be views into memory we must not transfer away; copy once into our own.
-  const copy = new Uint8Array(src.byteLength);
-  copy.set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
-  const data = type === 'float32' ? new Float32Array(copy.buffer) : type === 'float16' ? new Uint16Array(copy.buffer) : type === 'int64' ? new BigInt64Array(copy.buffer) : new Int32Array(copy.buffer);
-  return { type, dims: [...t.dims], data };
-}
-
-async function load(req: Extract<WorkerRequest, { op: 'load' }>): Promise<WorkerReply> {
-  try {
-    const chosen = await selectProvider(req.candidates, async (ep) => {
-      const graph = req.graphByEp?.[ep] ?? req.graph;
-      return ort.InferenceSession.create(graph, sessionOptions(ep, req.settings));
-    }, req.skipped);
-    session = chosen.value;
-    return { id: req.id, ok: true, ep: chosen.ep, attempts: chosen.attempts, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
-  } catch (e) {
-    const attempts = (e as { attempts?: EpAttempt[] }).attempts ?? [];
-    return { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e), attempts };
-  }
-}
-
-async function run(req: Extract<WorkerRequest, { op: 'run' }>): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
-  try {
-    if (!session) throw new Error('no session loaded');
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(req.feeds as WireFeeds)) {
-      checkWire(name, t);
-      feeds[name] = new ort.Tensor(t.type, typedView(t) as never, t.dims);
-    }
-    const results = await session.run(feeds);
-    const outputs: WireFeeds = {};
-    for (const [name, t] of Object.entries(results)) outputs[name] = fromOrt(t);
-    return { reply: { id: req.id, ok: true, outputs }, transfer: transferList(outputs) };
-  } catch (e) {
-    return { reply: { id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) }, transfer: [] };
-  }
-}
+const host = createSessionHost();
 
 port.on('message', (req: WorkerRequest) => {
-  void (async () => {
-    if (req.op === 'load') port.postMessage(await load(req));
-    else if (req.op === 'run') {
-      const { reply, transfer } = await run(req);
-      port.postMessage(reply, transfer);
-    } else if (req.op === 'release') {
-      try { await session?.release(); } catch { /* released anyway */ }
-      session = null;
-      port.postMessage({ id: req.id, ok: true } satisfies WorkerReply);
-    }
-  })();
+  void host.handle(req).then(({ reply, transfer }) => port.postMessage(reply, transfer));
 });

@@ -86,10 +86,14 @@ export class GraphEditor {
     return wf;
   }
 
-  /** The graph without the viewport, for undo: panning is not an edit. */
+  /**
+   * The graph for undo, without what is not an edit: the viewport, and node order (clicking a node
+   * brings it to the front, which reorders litegraph's list).
+   */
   snapshot(): string {
     const wf = this.graph.serialize() as unknown as UiWorkflow;
     if (wf.extra) delete (wf.extra as Record<string, unknown>).ds;
+    wf.nodes = [...(wf.nodes ?? [])].sort((a, b) => Number(a.id) - Number(b.id) || String(a.id).localeCompare(String(b.id)));
     return JSON.stringify(wf);
   }
 

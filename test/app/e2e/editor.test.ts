@@ -104,12 +104,17 @@ test('a ComfyUI PNG dropped on the canvas loads its embedded graph', async () =>
 
 test('Delete removes the selected node and Ctrl+Z brings it back, Ctrl+Y removes it again', async () => {
   const before = await nodeCount(page);
+  // The front-most node's title centre (its left end holds the collapse toggle).
   const title = await page.evaluate(() => {
-    const n = (window as any).__weft.editor.graph.nodes[0];
-    return [n.pos[0] + 20, n.pos[1] - 15];
+    const n = (window as any).__weft.editor.graph.nodes.at(-1);
+    return [n.pos[0] + n.size[0] / 2, n.pos[1] - 15];
   });
   const [x, y] = await toScreen(page, title[0], title[1]);
-  await page.mouse.click(x, y);
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.waitForTimeout(30);
+  await page.mouse.up();
+  assert.equal(await page.evaluate(() => (window as any).__weft.editor.canvas.selectedItems.size), 1);
   await page.keyboard.press('Delete');
   await page.waitForFunction((n) => (window as any).__weft.editor.nodeCount === n - 1, before);
   await page.keyboard.press('Control+z');

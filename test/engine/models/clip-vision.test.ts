@@ -67,7 +67,8 @@ function reference(px: Float32Array): [number[][], number[][], number[]] {
     x = x.map((r, t) => r.map((y, i) => y + att[t]![i]!));
     x = x.map((r) => {
       const m = lin(ln(r, `${p}.layer_norm2`), `${p}.mlp.fc1`, 4 * C).map((y) => y / (1 + Math.exp(-1.702 * y)));
-      return r.map((y, i) => y + lin(m, `${p}.mlp.fc2`, C)[i]!);
+      const o = lin(m, `${p}.mlp.fc2`, C);
+      return r.map((y, i) => y + o[i]!);
     });
     if (l === 1) pen = x;
   }
