@@ -60,13 +60,8 @@ function writeExamples(dir) {
 
 export async function buildElectron({ outDir = join(root, 'out') } = {}) {
   const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning', sourcemap: true };
-  // Main hosts the engine server in-process; native addons and the big model libs stay external (node_modules).
-  await build({
-    ...common,
-    entryPoints: [join(root, 'app/main/main.ts')],
-    outfile: join(outDir, 'main.cjs'),
-    external: ['electron', 'onnxruntime-node', 'sharp', 'ws', 'bufferutil', 'utf-8-validate'],
-  });
+  // Main loads the engine server from source at runtime (through tsx), so only the shell is bundled.
+  await build({ ...common, entryPoints: [join(root, 'app/main/main.ts')], outfile: join(outDir, 'main.cjs'), external: ['electron', 'tsx', 'tsx/*'] });
   // A sandboxed preload may require only 'electron': everything else is bundled in.
   await build({ ...common, entryPoints: [join(root, 'app/preload/preload.ts')], outfile: join(outDir, 'preload.cjs'), external: ['electron'] });
 }

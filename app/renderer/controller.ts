@@ -73,7 +73,9 @@ export class Controller {
     const prev = this.store.getState().undo(this.editor.snapshot());
     if (prev === null) return;
     this.editor.restore(prev);
-    this.last = prev;
+    // Re-read rather than reuse `prev`: configure() normalizes some fields, and a spurious diff
+    // would be recorded as a new edit and wipe the redo stack.
+    this.last = this.editor.snapshot();
     this.persist();
   }
 
@@ -81,7 +83,7 @@ export class Controller {
     const next = this.store.getState().redo(this.editor.snapshot());
     if (next === null) return;
     this.editor.restore(next);
-    this.last = next;
+    this.last = this.editor.snapshot();
     this.persist();
   }
 

@@ -28,6 +28,8 @@ import { connectWs } from './ws-client.ts';
 const desktop = (window as unknown as { electronAPI?: ElectronApi }).electronAPI;
 
 async function boot(): Promise<void> {
+  // The desktop shell's first URL carries the per-launch token; the server has set its cookie by now.
+  if (new URLSearchParams(location.search).has('token')) history.replaceState(null, '', location.pathname);
   const api = createApi();
   const store = createAppStore();
   const [info, examples, server] = await Promise.all([api.objectInfo(), api.examples(), api.weftInfo().catch(() => ({}))]);
@@ -101,6 +103,7 @@ async function boot(): Promise<void> {
       }
     },
     reveal: (kind: FolderKind) => desktop?.invoke('shell:reveal', kind),
+    'reveal.output': () => desktop?.invoke('shell:reveal', 'output'),
     settings: (patch: Partial<Settings>) => {
       store.getState().updateSettings(patch);
       const s = store.getState().settings;

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { WeftError } from '../errors.ts';
 import { AttrType, DataType, Msg, type ElemType } from './proto.ts';
 import { locateWeight, type WeightSource } from './weights.ts';
+import { FLOAT_TYPE, Fp16Policy, defaultDtype, type FloatDtype } from './precision.ts';
 
 export type Ep = 'cpu' | 'webgpu';
 export type Dim = number | string;
@@ -26,6 +27,7 @@ export interface BuilderOptions {
   ep?: Ep;
   /** Folder that external data is resolved against; default: deepest common folder of all weight files. */
   weightsRoot?: string;
+  dtype?: FloatDtype; // compute/weight type; 'float16' = the GPU variant precision.ts rewrites to (default float32)
 }
 
 export interface OpOptions {
@@ -103,6 +105,8 @@ function commonDir(files: string[]): string {
 export class GraphBuilder {
   readonly name: string;
   readonly ep: Ep;
+  readonly dtype: FloatDtype;
+  readonly fp16?: Fp16Policy; // fp16 graphs only: every emitted node goes through it
   private readonly weightsRoot?: string;
   private readonly nodes: Msg[] = [];
   private readonly inits: Msg[] = [];
@@ -119,6 +123,7 @@ export class GraphBuilder {
     this.name = opts.name ?? 'weft';
     this.ep = opts.ep ?? 'cpu';
     this.weightsRoot = opts.weightsRoot;
+    if ((this.dtype = opts.dtype ?? defaultDtype()) === 'float16') this.fp16 = new Fp16Policy(this);
   }
 
   /** A value name not used before, for intermediate results. */
@@ -138,11 +143,12 @@ export class GraphBuilder {
     if (this.names.has(name)) throw new WeftError(`graph ${this.name}: input name "${name}" already used`);
     this.names.add(name);
     this.inputs.push(valueInfo(name, type, dims));
-    return name;
+    return this.fp16 && type === 'float32' && !this.fp16.inFloat32Scope ? this.fp16.enter(name) : name;
   }
 
   /** Declares a graph output; an Identity renames `value` when it differs from `name`. */
   output(value: string, name: string, type: ElemType = 'float32', dims?: Dim[]): void {
+    if (this.fp16 && type === 'float32') value = this.fp16.exit(value); // callers read float32 back
     if (value !== name) {
       if (this.names.has(name)) throw new WeftError(`graph ${this.name}: output name "${name}" already used`);
       this.names.add(name);
@@ -166,6 +172,7 @@ export class GraphBuilder {
   }
 
   private emit(type: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue>, opts: OpOptions): void {
+    if (this.fp16) ({ inputs, attrs } = this.fp16.node(type, inputs, attrs));
     const m = new Msg();
     for (const i of inputs) m.str(1, i);
     for (const o of outputs) m.str(2, o);
@@ -175,21 +182,20 @@ export class GraphBuilder {
     this.nodes.push(m);
   }
 
-  /** An inline initializer (small tensors only: ORT copies inline data). Identical constants are shared. */
-  constant(data: Float32Array | BigInt64Array | Int32Array, dims: number[], name?: string): string {
-    const type = data instanceof Float32Array ? DataType.float32 : data instanceof BigInt64Array ? DataType.int64 : DataType.int32;
+  /** An inline initializer (small tensors only: ORT copies inline data). Identical constants are shared. Uint16Array = fp16 bits. */
+  constant(data: Float32Array | BigInt64Array | Int32Array | Uint16Array, dims: number[], name?: string): string {
+    const type = data instanceof Float32Array ? DataType.float32 : data instanceof BigInt64Array ? DataType.int64 : data instanceof Uint16Array ? DataType.float16 : DataType.int32;
     const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const key = data.byteLength <= 256 && !name ? `${type}|${dims.join(',')}|${Buffer.from(raw).toString('base64')}` : '';
     if (key) { const hit = this.constCache.get(key); if (hit) return hit; }
     const n = name ? this.claim(name) : this.fresh('const');
     this.inits.push(rawTensor(n, type, dims, raw.slice()));
     if (key) this.constCache.set(key, n);
+    if (this.fp16 && data instanceof Float32Array) this.fp16.noteConstant(n, data, dims);
     return n;
   }
 
-  scalar(v: number): string {
-    return this.constant(Float32Array.of(v), []);
-  }
+  scalar(v: number): string { return this.constant(Float32Array.of(v), []); }
 
   constInt64(vals: number[]): string {
     return this.constant(BigInt64Array.from(vals.map((v) => BigInt(v))), [vals.length]);
@@ -212,7 +218,8 @@ export class GraphBuilder {
     // An overlay source may keep this key in another file (a LoRA side file): read it from there.
     const { path: home, tensor: t } = locateWeight(file, key);
     const real = this.realpath(home);
-    const cacheKey = `${real}\0${key}\0${opts.rows?.join(':') ?? ''}`;
+    const want = this.fp16 && !this.fp16.inFloat32Scope ? FLOAT_TYPE.float16 : FLOAT_TYPE.float32; // fp16 graph: fp16 weights
+    const cacheKey = `${real}\0${key}\0${opts.rows?.join(':') ?? ''}\0${want}`;
     const hit = this.weightCache.get(cacheKey);
     if (hit) return hit;
     const dataType = SAFETENSORS_TO_ONNX[t.dtype];
@@ -230,17 +237,14 @@ export class GraphBuilder {
     }
     const initName = this.claim(opts.rows ? `${key}[${opts.rows[0]}:${opts.rows[1]}]` : key);
     this.externals.push({ name: initName, dataType, dims, file: real, offset, length });
-    const value = dataType === DataType.float32 ? initName : this.op('Cast', [initName], { to: DataType.float32 });
+    const value = dataType === want ? initName : this.op('Cast', [initName], { to: want });
     this.weightCache.set(cacheKey, value);
     return value;
   }
 
   private realpath(p: string): string {
     let r = this.realpaths.get(p);
-    if (!r) {
-      r = realpathSync(p);
-      this.realpaths.set(p, r);
-    }
+    if (!r) this.realpaths.set(p, (r = realpathSync(p)));
     return r;
   }
 

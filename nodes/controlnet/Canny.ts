@@ -1,8 +1,14 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { cannyImage } from '../../engine/tensor/canny.ts';
 
+/** ComfyUI's Canny (comfy_extras/nodes_canny.py): kornia's canny on each image, edges as RGB 0/1. */
 export default defineNode({
   name: 'Canny',
   category: 'image/preprocessors',
+  description:
+    'Canny edge map for canny ControlNets: white 1-pixel edges on black, computed as ComfyUI does ' +
+    '(grey, 5×5 gaussian blur, Sobel, non-maximum suppression, hysteresis between the two thresholds). ' +
+    'Depth, normal and pose maps you already have as images need no preprocessor: wire them straight into Apply ControlNet.',
   inputs: {
     required: {
       image: { type: 'IMAGE' },
@@ -11,4 +17,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'IMAGE' }],
+  run({ image, low_threshold, high_threshold }) {
+    return [cannyImage(image, low_threshold, high_threshold)];
+  },
 });

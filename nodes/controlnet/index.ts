@@ -4,6 +4,8 @@ import ControlNetApply from './ControlNetApply.ts';
 import ControlNetApplyAdvanced from './ControlNetApplyAdvanced.ts';
 import ControlNetLoader from './ControlNetLoader.ts';
 import DiffControlNetLoader from './DiffControlNetLoader.ts';
+import WeftScribble from './WeftScribble.ts';
+import WeftThreshold from './WeftThreshold.ts';
 
 export const nodes: NodeDef<any, any>[] = [
   Canny,
@@ -11,4 +13,6 @@ export const nodes: NodeDef<any, any>[] = [
   ControlNetApplyAdvanced,
   ControlNetLoader,
   DiffControlNetLoader,
+  WeftScribble,
+  WeftThreshold,
 ];

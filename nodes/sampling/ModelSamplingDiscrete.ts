@@ -1,7 +1,22 @@
 import { defineNode } from '../../engine/graph/node.ts';
 import { WeftError } from '../../engine/errors.ts';
-import { DiscreteModelSampling } from '../../engine/sampling/model-sampling.ts';
+import { DiscreteModelSampling, type ModelSampling } from '../../engine/sampling/model-sampling.ts';
+import { LcmModelSampling, X0ModelSampling } from '../../engine/sampling/model-sampling-lcm.ts';
 import { asSdModel } from '../../engine/models/sd/index.ts';
+
+function samplingFor(sampling: string): ModelSampling | null {
+  switch (sampling) {
+    case 'eps':
+    case 'v_prediction':
+      return new DiscreteModelSampling({ prediction: sampling });
+    case 'lcm':
+      return new LcmModelSampling();
+    case 'x0':
+      return new X0ModelSampling();
+    default:
+      return null;
+  }
+}
 
 export default defineNode({
   name: 'ModelSamplingDiscrete',
@@ -15,9 +30,10 @@ export default defineNode({
   },
   outputs: [{ type: 'MODEL' }],
   run: ({ model, sampling, zsnr }) => {
-    if ((sampling !== 'eps' && sampling !== 'v_prediction') || zsnr) {
-      throw new WeftError(`sampling: "${sampling}"${zsnr ? ' with zsnr' : ''} is not implemented yet (eps and v_prediction are)`, { input: zsnr ? 'zsnr' : 'sampling', type: 'not_implemented' });
+    const ms = zsnr ? null : samplingFor(sampling);
+    if (!ms) {
+      throw new WeftError(`sampling: "${sampling}"${zsnr ? ' with zsnr' : ''} is not implemented yet (eps, v_prediction, lcm and x0 are)`, { input: zsnr ? 'zsnr' : 'sampling', type: 'not_implemented' });
     }
-    return [asSdModel(model).withModelSampling(new DiscreteModelSampling({ prediction: sampling }))];
+    return [asSdModel(model).withModelSampling(ms)];
   },
 });

@@ -3,10 +3,9 @@
  * concatenated on the token axis, pooled output from the first chunk, token weights applied as
  * z = (z − z_empty)·w + z_empty with z_empty the encoding of [BOS, EOS, pad…], clip skip through `layer`.
  */
-import type * as ort from 'onnxruntime-node';
 import { WeftError } from '../../errors.ts';
 import type { SafetensorsFile } from '../../io/safetensors.ts';
-import { createSession, runFloat, type SessionOptions } from '../../onnx/index.ts';
+import { GraphSession, type EncoderSessionOptions } from '../../runtime/graph-session.ts';
 import { sinusoidalEmbedding } from '../layers/sinusoidal.ts';
 import { buildClipTextGraph, resolveLayer } from './graph.ts';
 import { clipSpec, type ClipSpec, type ClipSpecOverrides } from './spec.ts';
@@ -33,23 +32,40 @@ export const CLIP_PRESETS = {
 export interface ClipRun { hidden: Float32Array; pooled: Float32Array; batch: number; tokens: number; width: number; pooledDim: number }
 
 export class ClipTextEncoder {
-  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  /** One session per output variant (layer, final norm, projection); see runtime/graph-session.ts. */
+  private readonly sessions = new Map<string, GraphSession>();
 
-  constructor(readonly file: SafetensorsFile, readonly spec: ClipSpec, private readonly sessionOpts: SessionOptions = {}) {}
+  /**
+   * `sessionOpts.models` runs the tower in that ModelService's workers (absent: the process default
+   * service, else this thread; null: this thread). Results are the same bits either way.
+   */
+  constructor(readonly file: SafetensorsFile, readonly spec: ClipSpec, private readonly sessionOpts: EncoderSessionOptions = {}) {}
 
-  static open(file: SafetensorsFile, prefix: string, overrides: ClipSpecOverrides = {}, sessionOpts: SessionOptions = {}): ClipTextEncoder {
+  static open(file: SafetensorsFile, prefix: string, overrides: ClipSpecOverrides = {}, sessionOpts: EncoderSessionOptions = {}): ClipTextEncoder {
     return new ClipTextEncoder(file, clipSpec(file, prefix, overrides), sessionOpts);
   }
 
-  private session(layer: number, finalNorm: boolean, project: boolean): Promise<ort.InferenceSession> {
+  /** The session options this encoder was opened with, for encoders derived from it (LoRA-patched twins). */
+  get sessionOptions(): EncoderSessionOptions {
+    return this.sessionOpts;
+  }
+
+  private session(layer: number, finalNorm: boolean, project: boolean): GraphSession {
     const key = `${resolveLayer(this.spec, layer)}|${finalNorm}|${project}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const { bytes, weightsDir } = buildClipTextGraph(this.file, this.spec, { layer, finalNorm, project }).build();
-      s = createSession(bytes, weightsDir, { label: `CLIP ${this.spec.prefix} (${this.file.path})`, ...this.sessionOpts });
+      const build = () => buildClipTextGraph(this.file, this.spec, { layer, finalNorm, project }).build();
+      s = new GraphSession('clip-text', `CLIP ${this.spec.prefix} (${this.file.path})`, build, this.sessionOpts, () => this.weightBytes());
       this.sessions.set(key, s);
     }
     return s;
+  }
+
+  /** RAM of the tower's weights as float32 (what a loaded session holds), for the service's budget. */
+  private weightBytes(): number {
+    let n = 0;
+    for (const [name, t] of this.file.tensors) if (name.startsWith(this.spec.prefix)) n += t.shape.reduce((a, b) => a * b, 1) * 4;
+    return n;
   }
 
   /** Runs the tower on [batch, tokens] ids; `extra` holds textual-inversion rows for ids ≥ vocab. */
@@ -61,15 +77,14 @@ export class ClipTextEncoder {
     for (const id of ids) {
       if (id < 0n || Number(id) >= this.spec.vocab + (extra ? extra.length / C : 0)) throw new WeftError(`token id ${id} is outside the vocabulary (${this.spec.vocab}) and the ${extra ? extra.length / C : 0} embedding rows`);
     }
-    const s = await this.session(o.layer, o.finalNorm, o.project);
-    const r = await runFloat(s, { input_ids: { data: ids, dims: [batch, tokens] }, extra_embeds: { data: rows, dims: [rows.length / C, C] } });
+    const r = await this.session(o.layer, o.finalNorm, o.project).run({ input_ids: { data: ids, dims: [batch, tokens] }, extra_embeds: { data: rows, dims: [rows.length / C, C] } });
     return { hidden: r.hidden!.data, pooled: r.pooled!.data, batch, tokens, width: C, pooledDim: r.pooled!.dims[1]! };
   }
 
   async release(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    for (const s of all) await (await s).release();
+    for (const s of all) await s.release();
   }
 }
 

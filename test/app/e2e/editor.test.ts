@@ -185,7 +185,7 @@ test('a refused prompt lists node_errors and outlines the invalid node', async (
   await loadGraph(page, invertWorkflow('does-not-exist.png'));
   await page.keyboard.press('Control+Enter');
   await page.waitForSelector('.error-panel .node-error');
-  assert.match(await page.textContent('.error-panel')!, /#1 LoadImage/);
+  assert.match((await page.textContent('.error-panel')) ?? '', /#1 LoadImage/);
   assert.equal(await page.evaluate(() => (window as any).__weft.editor.hasErrorOutline('1')), true);
   await page.screenshot({ path: join(ARTIFACTS, 'editor-node-errors.png') });
   errors.length = 0; // the 400 itself is logged by Chromium as a failed resource

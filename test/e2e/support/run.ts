@@ -23,13 +23,24 @@ export interface Runner {
   env: Env;
   registry: NodeRegistry;
   executor: Executor;
+  /** Node warnings (ctx.warn) of every run, "node_type: message". */
+  warnings: string[];
 }
 
 export function createRunner(): Runner {
   const env = tempEnv();
   for (const d of ['loras', 'embeddings', 'upscale_models', 'controlnet']) fs.mkdirSync(path.join(env.base, 'models', d), { recursive: true });
   const registry = createRegistry();
-  return { env, registry, executor: new Executor({ registry, services: env.services }) };
+  const r: Runner = { env, registry, executor: undefined as never, warnings: [] };
+  freshExecutor(r);
+  return r;
+}
+
+/** A new executor (empty output cache) on the same services: loaded sessions are kept. */
+export function freshExecutor(r: Runner): Executor {
+  r.executor = new Executor({ registry: r.registry, services: r.env.services });
+  r.executor.on('warning', (w) => r.warnings.push(`${w.node_type}: ${w.message}`));
+  return r.executor;
 }
 
 /** Node types of an API prompt the registry cannot run (unknown, or declared without `run`). */

@@ -50,8 +50,10 @@ export function expectedSize(prompt: ApiPrompt, id: string, inputDir: string, sl
     case 'EmptySD3LatentImage':
       return [Math.floor(num('width') / 8) * 8, Math.floor(num('height') / 8) * 8];
     case 'LatentUpscale': {
-      const [w, h] = keepAspect(num('width'), num('height'), from('samples'));
-      return [Math.floor(w / 8) * 8, Math.floor(h / 8) * 8];
+      // ComfyUI raises an explicit target side below 64 px to 64.
+      if (num('width') === 0 && num('height') === 0) return from('samples');
+      const [w, h] = keepAspect(num('width') && Math.max(64, num('width')), num('height') && Math.max(64, num('height')), from('samples'));
+      return [Math.floor(Math.max(64, w) / 8) * 8, Math.floor(Math.max(64, h) / 8) * 8];
     }
     case 'LatentUpscaleBy': {
       const [w, h] = from('samples');

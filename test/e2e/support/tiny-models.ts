@@ -13,6 +13,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { writeSafetensors, type TensorToWrite } from '../../../engine/io/safetensors.ts';
 import { fixtureShape, Rng, sdCheckpointTensors, TensorSink, writeControlNet, writeLora, writeSdCheckpoint, type SdFixtureOptions } from '../../../engine/models/fixtures/index.ts';
+import { writeTinyFullClip } from '../../../engine/models/clip-vision/synthetic.ts';
 import { isLink, type ApiPrompt } from '../../../engine/workflow/index.ts';
 
 export const SHARED_EXAMPLES = path.resolve(import.meta.dirname, '../../../../shared/comfy-examples');
@@ -166,8 +167,11 @@ export async function makeTinyModels(base: string, prompt: ApiPrompt): Promise<T
     if (cn) put('controlnet', cn, `tiny ControlNet for ${baseModel.family}`, (f) => writeControlNet(f, baseModel, { seed: hashSeed(cn) }));
     const unet = str(inp.unet_name);
     if (unet) unsupported.push(`diffusion model "${unet}" (${node.class_type}): no tiny stand-in for standalone diffusion models`);
+    const fullClip = node.class_type === 'WeftCLIPInterrogate' ? str(inp.clip_name) : null;
+    if (fullClip) put('clip', fullClip, 'tiny full CLIP (text + vision towers)', (f) => writeTinyFullClip(f, { vision: { width: 32, layers: 2, patch: 4, imageSize: 16 } }));
     for (const k of Object.keys(inp).filter((k) => /^clip_name\d*$/.test(k))) {
       const v = str(inp[k]);
+      if (fullClip) continue;
       if (v) unsupported.push(`${node.class_type === 'CLIPVisionLoader' ? 'CLIP vision model' : 'text encoder'} "${v}" (${node.class_type}): no tiny stand-in`);
     }
     for (const v of Object.values(inp)) {

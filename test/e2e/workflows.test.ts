@@ -1,0 +1,154 @@
+/**
+ * Weft's own example workflows (workflows/*.json, built by scripts/make-workflows.ts): each file parses,
+ * converts to an API prompt with only known node types, is listed in index.json, and, where all its nodes
+ * run and tiny stand-ins exist for its models, runs end to end (support/) with a check of what its
+ * technique is for.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { loadWorkflowFile, uiToApi, type ApiPrompt, type UiWorkflow } from '../../engine/workflow/index.ts';
+import { createRegistry } from '../../nodes/index.ts';
+import { buildWorkflows } from '../../scripts/make-workflows.ts';
+import {
+  createRunner, expectedSize, freshExecutor, prepare, runOk, savedImages, unrunnableTypes, type Runner, type SavedImage,
+} from './support/run.ts';
+
+const dir = path.resolve(import.meta.dirname, '../../workflows');
+const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as Array<{ file: string; title: string; description: string; technique: string }>;
+const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json') && f !== 'index.json').sort();
+let runner: Runner;
+
+before(() => {
+  runner = createRunner();
+});
+
+test('index.json lists every workflow file once, with a title, description and technique; the files are what the script builds', () => {
+  assert.deepEqual(index.map((e) => e.file).sort(), files);
+  for (const e of index) assert.ok(e.title && e.description && e.technique, JSON.stringify(e));
+  for (const { spec, ui } of buildWorkflows()) {
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, spec.file), 'utf8')), JSON.parse(JSON.stringify(ui)), `${spec.file} is stale: run scripts/make-workflows.ts`);
+  }
+});
+
+async function raw(bytes: Buffer): Promise<{ data: Buffer; w: number; h: number }> {
+  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data, w: info.width, h: info.height };
+}
+
+/** Mean absolute 8-bit difference inside and outside a mask (mask value per pixel, true = masked). */
+async function diffByMask(a: Buffer, b: Buffer, masked: (x: number, y: number, w: number, h: number) => boolean): Promise<{ inside: number; outside: number }> {
+  const [A, B] = [await raw(a), await raw(b)];
+  assert.deepEqual([A.w, A.h], [B.w, B.h]);
+  const sum = { inside: 0, outside: 0 };
+  const n = { inside: 0, outside: 0 };
+  for (let y = 0; y < A.h; y++) {
+    for (let x = 0; x < A.w; x++) {
+      const k = masked(x, y, A.w, A.h) ? 'inside' : 'outside';
+      for (let c = 0; c < 3; c++) sum[k] += Math.abs(A.data[(y * A.w + x) * 3 + c]! - B.data[(y * A.w + x) * 3 + c]!);
+      n[k] += 3;
+    }
+  }
+  return { inside: sum.inside / n.inside, outside: sum.outside / n.outside };
+}
+
+/** The picture a LoadImage of `prompt` reads, through the same checkpoint's VAE and back. */
+async function roundTrip(prompt: ApiPrompt, image: string): Promise<SavedImage> {
+  const ckpt = Object.values(prompt).find((n) => n.class_type === 'CheckpointLoaderSimple')!;
+  const rt: ApiPrompt = {
+    1: ckpt, 2: { class_type: 'LoadImage', inputs: { image } },
+    3: { class_type: 'VAEEncode', inputs: { pixels: ['2', 0], vae: ['1', 2] } },
+    4: { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['1', 2] } },
+    5: { class_type: 'SaveImage', inputs: { images: ['4', 0], filename_prefix: 'roundtrip' } },
+  };
+  return savedImages(runner, rt, await runOk(runner, `rt-${image}`, rt))[0]!;
+}
+
+/** Transparent pixels of an input image (LoadImage's mask = 1 − alpha). */
+async function alphaMask(file: string): Promise<(x: number, y: number) => boolean> {
+  const { data, info } = await sharp(file).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  return (x, y) => data[(y * info.width + x) * 4 + 3]! < 128;
+}
+
+type Check = (prompt: ApiPrompt, images: SavedImage[]) => Promise<void>;
+const byId = (images: SavedImage[], id: string) => images.find((i) => i.nodeId === id)!;
+const inputOf = (prompt: ApiPrompt) => String(Object.values(prompt).find((n) => n.class_type === 'LoadImage')!.inputs.image);
+
+/** The change concentrates in the mask: outside it the output stays as close to the VAE round trip as it can. */
+const keepsUnmasked: Check = async (prompt, images) => {
+  const image = inputOf(prompt);
+  const rt = await roundTrip(prompt, image);
+  const mask = await alphaMask(path.join(runner.env.folders.inputDir, image));
+  const d = await diffByMask(images[0]!.bytes, rt.bytes, mask);
+  assert.ok(d.inside > 2 * d.outside, `masked area changed ${d.inside.toFixed(1)}, the rest ${d.outside.toFixed(1)} (8-bit mean)`);
+};
+
+const CHECKS: Record<string, Check> = {
+  'img2img.json': async (prompt) => {
+    // denoise 0 runs no step: the output is the input through the VAE and back.
+    const p = structuredClone(prompt);
+    p['5']!.inputs.denoise = 0;
+    const out = savedImages(runner, p, await runOk(runner, 'img2img-d0', p))[0]!;
+    const rt = await roundTrip(prompt, inputOf(prompt));
+    const d = await diffByMask(out.bytes, rt.bytes, () => false);
+    assert.ok(d.outside <= 0.5, `denoise 0 differs from the VAE round trip by ${d.outside}`);
+  },
+  'inpaint-vae-encode.json': keepsUnmasked,
+  'inpaint-model-conditioning.json': keepsUnmasked,
+  'masked-original.json': keepsUnmasked,
+  'masked-latent-noise.json': keepsUnmasked,
+  'masked-latent-nothing.json': keepsUnmasked,
+  'hires-fix.json': async (_p, images) => {
+    const [first, second] = [byId(images, '7'), byId(images, '11')];
+    assert.deepEqual(second.size, [first.size[0] * 2, first.size[1] * 2]);
+  },
+  'esrgan-upscale.json': async (_p, images) => {
+    const [before, after] = [byId(images, '7'), byId(images, '10')];
+    assert.deepEqual(after.size, [before.size[0] * 4, before.size[1] * 4]);
+  },
+  'outpaint.json': async (prompt, images) => {
+    const pad = prompt['9']!.inputs;
+    const src = expectedSize(prompt, '8', runner.env.folders.inputDir);
+    assert.ok(Number(pad.top) > 0 && Number(pad.right) > 0);
+    assert.deepEqual(images[0]!.size, [src[0] + Number(pad.right), src[1] + Number(pad.top)], 'the canvas grew by the padding');
+  },
+  'lora.json': async (prompt, images) => {
+    const p = structuredClone(prompt);
+    Object.assign(p['8']!.inputs, { strength_model: 0, strength_clip: 0 });
+    const plain = savedImages(runner, p, await runOk(runner, 'lora-off', p))[0]!;
+    assert.ok(!plain.bytes.equals(images[0]!.bytes), 'the LoRA changes the picture');
+  },
+};
+
+for (const file of files) {
+  test(`workflow ${file}: converts with known node types; runs on tiny models when it can`, async (t) => {
+    const wf = (await loadWorkflowFile(path.join(dir, file))).ui as UiWorkflow;
+    assert.equal(wf.version, 0.4);
+    const api = uiToApi(wf, createRegistry());
+    assert.ok(Object.keys(api).length >= 5);
+    for (const n of Object.values(api)) assert.ok(typeof n._meta?.title === 'string');
+    const missing = unrunnableTypes(runner.registry, api);
+    if (missing.length) return t.skip(`node types not implemented yet: ${missing.join(', ')}`);
+    const { prompt, tiny } = await prepare(runner, api);
+    if (tiny.unsupported.length) return t.skip(tiny.unsupported.join('; '));
+
+    freshExecutor(runner);
+    const warned = runner.warnings.length;
+    const res = await runOk(runner, file, prompt, { workflow: wf });
+    const images = savedImages(runner, prompt, res);
+    assert.ok(images.length > 0);
+    for (const img of images) {
+      const src = prompt[img.nodeId]!.inputs.images as [string, number];
+      assert.deepEqual(img.size, expectedSize(prompt, src[0], runner.env.folders.inputDir, src[1]), `${img.classType} ${img.nodeId}`);
+      assert.deepEqual(JSON.parse(img.text.prompt!), prompt);
+    }
+    assert.deepEqual(runner.warnings.slice(warned), []);
+    if (file === 'interrogate-regenerate.json') {
+      const said = (res.outputs['10'] as { text?: string[] }).text?.[0] ?? '';
+      assert.ok(said.trim().length > 0, 'the interrogator produced a prompt');
+    }
+    await CHECKS[file]?.(prompt, images);
+  });
+}
