@@ -1,4 +1,4 @@
-import { allInputs, type ComboSpec, type FloatSpec, type InputSpec, type IntSpec, type NodeDef } from '../graph/node.ts';
+import { allInputs, isWidgetSpec, type ComboSpec, type FloatSpec, type InputSpec, type IntSpec, type NodeDef } from '../graph/node.ts';
 import type { ComboEnv } from '../graph/node.ts';
 import type { Folders } from '../graph/context.ts';
 import { comboOptions, inputInfo, type NodeRegistry } from '../graph/registry.ts';
@@ -196,8 +196,15 @@ async function checkNode(
   const skip = new Set(def.validates ?? []);
   const literals: Record<string, unknown> = {};
   for (const [name, spec, group] of allInputs(def)) {
-    const raw = given[name];
+    let raw = given[name];
     const config = () => inputInfo(name, spec, env);
+    // Workflows saved before a widget existed (e.g. VAEEncodeForInpaint's grow_mask_by) or with no stored
+    // widget values (ComfyUI's default graph's SaveImage) lack it; the frontend would show its default, so
+    // the default is used rather than refusing the workflow. A linked-only input or a widget with no
+    // default is still required.
+    if ((raw === undefined || raw === null) && isWidgetSpec(spec) && (spec as { default?: unknown }).default !== undefined) {
+      raw = (spec as { default?: unknown }).default;
+    }
     if (raw === undefined || raw === null) {
       if (group === 'required') errors.push(err('required_input_missing', 'Required input is missing', name, { input_name: name }));
       continue;

@@ -13,10 +13,34 @@ export interface AttentionOptions {
 }
 
 export function attention(g: GraphBuilder, q: string, k: string, v: string, heads: number, opts: AttentionOptions = {}): string {
+  if (g.ep === 'webgpu') return decomposedAttention(g, q, k, v, heads, opts);
   const attrs: Record<string, number> = { num_heads: heads };
   if (opts.scale !== undefined) attrs.scale = opts.scale;
   if (opts.causal) attrs.unidirectional = 1;
   return g.op('MultiHeadAttention', [q, k, v], attrs, { domain: MS_DOMAIN });
+}
+
+/**
+ * softmax(q·kᵀ·scale [+ causal mask])·v from MatMul/Softmax, for WebGPU: ORT 1.30's WebGPU MultiHeadAttention
+ * (flash path, chosen where the adapter has subgroups) is off by ~4% of max|out| in fp32 on lavapipe
+ * (onnxruntime issues #26064, #27791 report the same path), while this form matches the CPU EP to ~1e-7.
+ * It materialises the [B, heads, S, L] scores: 1 GiB fp32 for SD1.5's 64×64 level at batch 2.
+ */
+function decomposedAttention(g: GraphBuilder, q: string, k: string, v: string, heads: number, opts: AttentionOptions): string {
+  const C = g.op('Shape', [q], { start: 2, end: 3 });
+  const split = (t: string, perm: number[]) => g.op('Transpose', [g.op('Reshape', [t, g.op('Concat', [g.constInt64([0, 0, heads]), g.op('Div', [C, g.constInt64([heads])])], { axis: 0 })])], { perm });
+  // The head size is only known from shapes at run time, so the default scale 1/sqrt(d) is computed in the graph.
+  const d = g.op('Cast', [g.op('Div', [C, g.constInt64([heads])])], { to: 1 });
+  const scale = opts.scale !== undefined ? g.scalar(opts.scale) : g.op('Reciprocal', [g.op('Sqrt', [d])]);
+  let s = g.op('Mul', [g.op('MatMul', [split(q, [0, 2, 1, 3]), split(k, [0, 2, 3, 1])]), scale]);
+  if (opts.causal) {
+    const n = g.op('Squeeze', [g.op('Shape', [q], { start: 1, end: 2 }), g.constInt64([0])]);
+    const pos = g.op('Range', [g.constant(BigInt64Array.of(0n), []), n, g.constant(BigInt64Array.of(1n), [])]);
+    const future = g.op('Greater', [g.op('Unsqueeze', [pos, g.constInt64([0])]), g.op('Unsqueeze', [pos, g.constInt64([1])])]);
+    s = g.op('Where', [future, g.scalar(-Infinity), s]);
+  }
+  const o = g.op('MatMul', [g.op('Softmax', [s], { axis: -1 }), split(v, [0, 2, 1, 3])]);
+  return g.op('Reshape', [g.op('Transpose', [o], { perm: [0, 2, 1, 3] }), g.constInt64([0, 0, -1])]);
 }
 
 /** [B, C, H, W] → [B, H·W, C] for attention over pixels. */

@@ -198,3 +198,13 @@ test('big INTs stay exact from bigint, number or string; ordinary INTs are numbe
   const r = await validatePrompt({ '9': { class_type: 'Sink', inputs: { x: 12n } } }, reg);
   assert.equal(r.prompt['9'].inputs.x, 12);
 });
+
+test('a widget missing from an older workflow takes its schema default; inputs without one stay required', async () => {
+  // Mix.ratio has a default (0.5); Mix.a is a socket-only input; Pick.choice is a combo without a default.
+  const ok = await validatePrompt({ '1': { class_type: 'Num', inputs: {} }, '2': { class_type: 'Mix', inputs: { a: ['1', 0] } }, '9': { class_type: 'Sink', inputs: { x: ['2', 0] } } }, reg);
+  assert.equal(ok.ok, true, JSON.stringify(ok.node_errors));
+  assert.equal(ok.prompt['1']!.inputs.value, 0);
+  assert.equal(ok.prompt['2']!.inputs.ratio, 0.5);
+  const bad = await validatePrompt({ '1': { class_type: 'Pick', inputs: {} }, '9': { class_type: 'TextSink', inputs: { s: ['1', 0] } } }, reg);
+  assert.equal(bad.node_errors['1']!.errors[0]!.type, 'required_input_missing');
+});
