@@ -41,7 +41,8 @@ function randn(n: number, seed: number): Float32Array {
   return out;
 }
 
-interface ChildResult { setting: string; quantMs: number; loadMs: number; peakRssMb: number; rssAfterLoadMb: number; bothMs: number[]; doubleMs: number[] }
+/** Times in ms; *Cpu are this process's CPU ms (ORT threads included), which other load inflates far less. */
+interface ChildResult { setting: string; quantMs: number; loadMs: number; peakRssMb: number; rssAfterLoadMb: number; bothMs: number[]; doubleMs: number[]; bothCpu: number[]; doubleCpu: number[] }
 
 const gib = (b: number) => (b / 2 ** 30).toFixed(2);
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
@@ -55,26 +56,29 @@ async function child(setting: string, weights: string, cacheDir: string): Promis
   const x = { shape: [1, 16, LATENT, LATENT], data: randn(16 * LATENT * LATENT, 1) };
   const ctx = { shape: [1, TXT, SPEC.contextDim], data: randn(TXT * SPEC.contextDim, 2) };
   const y = { shape: [1, SPEC.vecDim], data: randn(SPEC.vecDim, 3) };
-  const timeRuns = async (m: FluxModel): Promise<number[]> => {
+  const timeRuns = async (m: FluxModel): Promise<[number[], number[]]> => {
     await m.run(x, [0.9], ctx, y); // first run allocates: not counted
-    const out: number[] = [];
+    const wall: number[] = [], cpu: number[] = [];
     for (let i = 0; i < runs; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await m.run(x, [0.9], ctx, y);
-      out.push(performance.now() - t0);
+      wall.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
     }
-    return out;
+    return [wall, cpu];
   };
   const t0 = performance.now();
   const both = await FluxModel.open(weights, base);
   const loadMs = performance.now() - t0 - both.load.quantMs;
   const rssAfterLoadMb = process.memoryUsage().rss / 2 ** 20;
-  const bothMs = await timeRuns(both);
+  const [bothMs, bothCpu] = await timeRuns(both);
   await both.close();
   const dbl = await FluxModel.open(weights, { ...base, graph: { singleBlocks: 0 } });
-  const doubleMs = await timeRuns(dbl);
+  const [doubleMs, doubleCpu] = await timeRuns(dbl);
   await dbl.close();
-  const r: ChildResult = { setting, quantMs: both.load.quantMs, loadMs, rssAfterLoadMb, peakRssMb: process.resourceUsage().maxRSS / 1024, bothMs, doubleMs };
+  const r: ChildResult = { setting, quantMs: both.load.quantMs, loadMs, rssAfterLoadMb, peakRssMb: process.resourceUsage().maxRSS / 1024, bothMs, doubleMs, bothCpu, doubleCpu };
   console.log(`RESULT ${JSON.stringify(r)}`);
 }
 
@@ -102,15 +106,17 @@ async function main(): Promise<void> {
       const res = JSON.parse(line.slice(7)) as ChildResult;
       results.push(res);
       const b = median(res.bothMs), d = median(res.doubleMs);
-      console.log(`${s}: quantize ${(res.quantMs / 1000).toFixed(1)} s, session ${(res.loadMs / 1000).toFixed(1)} s, RSS after load ${(res.rssAfterLoadMb / 1024).toFixed(2)} GiB, peak ${(res.peakRssMb / 1024).toFixed(2)} GiB; 1d+1s ${(b / 1000).toFixed(2)} s, 1d ${(d / 1000).toFixed(2)} s (runs ${res.bothMs.map((v) => (v / 1000).toFixed(2)).join('/')} | ${res.doubleMs.map((v) => (v / 1000).toFixed(2)).join('/')})`);
+      console.log(`${s}: quantize ${(res.quantMs / 1000).toFixed(1)} s, session ${(res.loadMs / 1000).toFixed(1)} s, RSS after load ${(res.rssAfterLoadMb / 1024).toFixed(2)} GiB, peak ${(res.peakRssMb / 1024).toFixed(2)} GiB; 1d+1s ${(b / 1000).toFixed(2)} s, 1d ${(d / 1000).toFixed(2)} s wall; CPU ${(median(res.bothCpu) / 1000).toFixed(1)} s / ${(median(res.doubleCpu) / 1000).toFixed(1)} s (runs ${res.bothMs.map((v) => (v / 1000).toFixed(2)).join('/')} | ${res.doubleMs.map((v) => (v / 1000).toFixed(2)).join('/')})`);
     }
     const fp = results.find((r) => r.setting === 'fp32');
     console.log('\nper block (double = 1d graph, single = (1d+1s) − 1d; embeddings/final layer are inside the 1d figure):');
-    for (const r of results) {
-      const dbl = median(r.doubleMs), sgl = Math.max(0, median(r.bothMs) - dbl);
-      const step = FULL.double * dbl + FULL.single * sgl;
-      const ratio = fp ? ` | ×${(median(fp.bothMs) / median(r.bothMs)).toFixed(2)} speed vs fp32 on the measured 1d+1s graph` : '';
-      console.log(`${r.setting}: double ${(dbl / 1000).toFixed(2)} s, single ${(sgl / 1000).toFixed(2)} s → EXTRAPOLATED full step (19 double + 38 single) ≈ ${(step / 1000).toFixed(0)} s${ratio}`);
+    for (const [what, both, dblOf] of [['wall', (r: ChildResult) => r.bothMs, (r: ChildResult) => r.doubleMs], ['CPU', (r: ChildResult) => r.bothCpu, (r: ChildResult) => r.doubleCpu]] as const) {
+      for (const r of results) {
+        const dbl = median(dblOf(r)), sgl = Math.max(0, median(both(r)) - dbl);
+        const step = FULL.double * dbl + FULL.single * sgl;
+        const ratio = fp ? ` | fp32 time / this time on the measured 1d+1s graph: ${(median(both(fp)) / median(both(r))).toFixed(2)}` : '';
+        console.log(`${what} ${r.setting}: double ${(dbl / 1000).toFixed(2)} s, single ${(sgl / 1000).toFixed(2)} s → EXTRAPOLATED full step (19 double + 38 single) ≈ ${(step / 1000).toFixed(0)} s${ratio}`);
+      }
     }
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });

@@ -84,7 +84,7 @@ async function clipTower(ckpt: string, prefix: string, ids: CaseTensor, dtype: F
 }
 
 /** Same calls and outputs as handlers/clip.ts (raw towers), on the webgpu graph. */
-const clipRaw: Run = async (c, m, ckpt, dtype) => {
+const clipRaw: Run = async (c, m, ckpt, dtype): Promise<Record<string, Float32Array>> => {
   if (c.name === 'clip_encoder_raw') {
     const ids = input(m, c, 'token_ids');
     const last = await clipTower(ckpt, CLIP_PREFIXES.sd1, ids, dtype, { layer: -1, finalNorm: true, project: false });
@@ -142,7 +142,14 @@ export const GPU_CASES: Array<{ topic: string; match: RegExp; run: Run }> = [
   { topic: 'unet', match: /^(unet_eps_|unet_inpaint9ch_eps_|sdxl_unet_eps_|sd2v_unet_)/, run: unetRaw },
 ];
 
-export interface GpuRunOptions { fp16?: boolean; only?: string[]; log?: (line: string) => void }
+export interface GpuRunOptions {
+  fp16?: boolean;
+  /** Case-name prefixes (as the CPU runner's --only). */
+  only?: string[];
+  /** Exact case names (tests pick single cases). */
+  names?: string[];
+  log?: (line: string) => void;
+}
 export interface GpuCaseResult { name: string; ok: boolean; err: number; tol: number; ms: number; error?: string }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? x.toExponential(3) : String(x));
@@ -158,7 +165,7 @@ export async function runGpuConformance(dirArg: string, opts: GpuRunOptions = {}
   const results: GpuCaseResult[] = [];
   for (const c of doc.cases) {
     const h = GPU_CASES.find((x) => x.match.test(c.name));
-    if (!h || (opts.only?.length && !opts.only.some((p) => c.name.startsWith(p)))) continue;
+    if (!h || (opts.only?.length && !opts.only.some((p) => c.name.startsWith(p))) || (opts.names && !opts.names.includes(c.name))) continue;
     const tol = opts.fp16 ? FP16_TOLERANCE : c.tolerance;
     const t0 = performance.now();
     try {

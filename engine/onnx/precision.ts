@@ -30,7 +30,7 @@ export const FLOAT_TYPE: Record<FloatDtype, number> = { float32: DataType.float3
  * (which divide by small variances) amplify it ~10–20×, measured on the tiny CLIP and VAE on lavapipe
  * (see test/engine/gpu/webgpu.test.ts for the observed errors). Real SD models need their own numbers.
  */
-export const FP16_TOLERANCE = { abs: 2e-3, rel_to_max: 2e-2 } as const;
+export const FP16_TOLERANCE = { abs: 5e-3, rel_to_max: 4e-2 } as const;
 
 /** WebGPU fp32 graphs vs the CPU EP: same math, different summation order. */
 export const GPU_FP32_TOLERANCE = { abs: 1e-5, rel_to_max: 1e-4 } as const;

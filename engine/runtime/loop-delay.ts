@@ -14,25 +14,29 @@ export interface LoopDelay {
   p99Ms: number;
   maxMs: number;
   meanMs: number;
+  /** What `where()` said when the longest gap ended (e.g. the executing node), if given. */
+  maxGapAt?: string;
 }
 
-export async function measureLoopDelay<T>(work: () => Promise<T>): Promise<{ result: T; delay: LoopDelay }> {
+export async function measureLoopDelay<T>(work: () => Promise<T>, where?: () => string): Promise<{ result: T; delay: LoopDelay }> {
   const h = monitorEventLoopDelay({ resolution: 5 });
   let last = performance.now();
   let maxGap = 0;
-  const iv = setInterval(() => {
+  let maxGapAt: string | undefined;
+  const tick = (): void => {
     const now = performance.now();
-    maxGap = Math.max(maxGap, now - last);
+    if (now - last > maxGap) { maxGap = now - last; maxGapAt = where?.(); }
     last = now;
-  }, 2);
+  };
+  const iv = setInterval(tick, 2);
   h.enable();
   const t0 = performance.now();
   try {
     const result = await work();
     const ms = performance.now() - t0;
     // A stall that ends with the work has not been seen by a tick yet.
-    maxGap = Math.max(maxGap, performance.now() - last);
-    return { result, delay: { ms, maxGapMs: maxGap, p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6, meanMs: h.mean / 1e6 } };
+    tick();
+    return { result, delay: { ms, maxGapMs: maxGap, maxGapAt, p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6, meanMs: h.mean / 1e6 } };
   } finally {
     h.disable();
     clearInterval(iv);

@@ -92,7 +92,7 @@ export class LcmModelSampling implements ModelSampling {
     return out;
   }
 
-  noiseScaling(sigma: number, noise: Float32Array, latent: Float32Array, maxDenoise: boolean, out?: Float32Array): Float32Array {
+  noiseScaling(sigma: number, noise: Float32Array, latent: Float32Array, maxDenoise: boolean, out = new Float32Array(noise.length)): Float32Array {
     return this.base.noiseScaling(sigma, noise, latent, maxDenoise, out);
   }
 

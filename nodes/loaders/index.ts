@@ -11,6 +11,7 @@ import TripleCLIPLoader from './TripleCLIPLoader.ts';
 import UNETLoader from './UNETLoader.ts';
 import VAELoader from './VAELoader.ts';
 import unCLIPCheckpointLoader from './unCLIPCheckpointLoader.ts';
+import DiffusersLoader from './DiffusersLoader.ts';
 
 export const nodes: NodeDef<any, any>[] = [
   CLIPLoader,
@@ -25,4 +26,5 @@ export const nodes: NodeDef<any, any>[] = [
   UNETLoader,
   VAELoader,
   unCLIPCheckpointLoader,
+  DiffusersLoader,
 ];

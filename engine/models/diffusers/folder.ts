@@ -132,6 +132,8 @@ export function loadDiffusersFolder(dir: string, o: DiffusersOptions): LoadedDif
 
   const configured = headsFromUNetConfig(unetCfg);
   const heads = configured.numHeads || configured.headChannels ? configured : headsFromDetected(d.unet);
+  // The detected config states the split the graph will use (config.json's, not the family default).
+  detected.unet = { ...d.unet, ...(heads.headChannels ? { headChannels: heads.headChannels, numHeads: -1 } : heads.numHeads ? { numHeads: heads.numHeads, headChannels: -1 } : {}) };
   const unetFile = files.unet;
   const source: DiffusersUNetSource = { path: unetFile, prefix: 'model.diffusion_model.', heads, open: () => diffusersUNetSource(unetFile) };
   const model = new SdModel({ source, family: d.family, detected });
@@ -203,7 +205,7 @@ function clipFor(dir: string, family: ClipFamily, te1: string | undefined, te2: 
     encoders[role] = { role, path: file, prefix: 'text_model', encoder, preset };
     configs.push({
       layout: 'clip', role, prefix: 'text_model.', width: s.width, layers: s.layers, heads: s.heads, intermediate: s.width * 4,
-      vocabSize: s.vocab, maxPositions: s.positions, act: s.activation, ...(s.projection ? { projectionDim: s.projection.dim } : {}),
+      vocabSize: s.vocab, maxPositions: s.positions, act: s.activation === 'gelu' ? 'gelu' : 'quick_gelu', ...(s.projection ? { projectionDim: s.projection.dim } : {}),
     });
   }
   const clip = new ClipModel(family, encoders, o.folders ? { embeddings: new EmbeddingLibrary(o.folders) } : {});

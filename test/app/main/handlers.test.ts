@@ -25,24 +25,23 @@ class FakeIpcMain implements IpcMainLike {
   }
 }
 
-function deps(over: Partial<HandlerDeps> = {}): HandlerDeps & { written: [string, string][]; opened: string[]; quits: number } {
-  const d = {
-    written: [] as [string, string][],
-    opened: [] as string[],
-    quits: 0,
+type Recorded = { written: [string, string][]; opened: string[]; quits: number };
+
+function deps(over: Partial<HandlerDeps> = {}): HandlerDeps & Recorded {
+  const rec: Recorded = { written: [], opened: [], quits: 0 };
+  const base: HandlerDeps = {
     version: '1.2.3',
     platform: 'linux',
     serverUrl: ORIGIN,
     showOpenDialog: async () => '/home/u/flows/portrait.json',
     showSaveDialog: async (name: string) => `/home/u/flows/${name}`,
     readFile: async () => new TextEncoder().encode('{"nodes":[]}'),
-    writeFile: async (p: string, t: string) => void d.written.push([p, t]),
+    writeFile: async (p: string, t: string) => void rec.written.push([p, t]),
     folders: { output: '/data/output', input: '/data/input', models: '/data/models' },
-    openPath: async (p: string) => (d.opened.push(p), ''),
-    quit: () => void d.quits++,
-    ...over,
+    openPath: async (p: string): Promise<string> => (rec.opened.push(p), ''),
+    quit: () => void rec.quits++,
   };
-  return d;
+  return Object.assign(rec, base, over);
 }
 
 test('every contract channel is registered, and unregistering removes them all', () => {
@@ -82,7 +81,7 @@ test('cancelled dialogs resolve to null and write nothing; huge files are refuse
   assert.equal(await h['dialog:save-workflow']('a.json', '{}'), null);
   assert.deepEqual(d.written, []);
   const big = makeHandlers(deps({ readFile: async () => new Uint8Array(MAX_OPEN_BYTES + 1) }));
-  await assert.rejects(big['dialog:open-workflow'](), /too large/);
+  await assert.rejects(Promise.resolve().then(() => big['dialog:open-workflow']()), /too large/);
 });
 
 test('reveal opens only the known folders, by kind', async () => {
@@ -105,7 +104,7 @@ test('the preload API forwards contract channels only and strips the IPC event',
   });
   assert.equal(await api.invoke('shell:reveal', 'output'), 'ok');
   assert.deepEqual(calls, [['shell:reveal', 'output']]);
-  await assert.rejects(api.invoke('evil:channel' as never), /unknown channel/);
+  await assert.rejects((api.invoke as (c: string) => Promise<unknown>)('evil:channel'), /unknown channel/);
   const got: unknown[][] = [];
   const off = api.on('menu:command', (...a) => got.push(a));
   listeners.get('menu:command')!({ sender: 'ipcRenderer!' }, 'queue');

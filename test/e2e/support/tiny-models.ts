@@ -177,7 +177,8 @@ export async function makeTinyModels(base: string, prompt: ApiPrompt): Promise<T
     for (const v of Object.values(inp)) {
       const text = str(v);
       if (!text) continue;
-      for (const e of embeddingNames(text)) put('embeddings', e, `tiny ${baseModel.family} embedding`, (f) => writeEmbedding(f, baseModel));
+      // A bare name is looked up with .safetensors/.pt/.bin appended; the folder lists only those extensions.
+      for (const e of embeddingNames(text)) put('embeddings', /\.(safetensors|pt|bin)$/i.test(e) ? e : `${e}.safetensors`, `tiny ${baseModel.family} embedding`, (f) => writeEmbedding(f, baseModel));
     }
     const image = str(inp.image);
     if (image && /^LoadImage/.test(node.class_type)) {
