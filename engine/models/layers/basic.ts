@@ -52,16 +52,24 @@ export function conv2d(g: GraphBuilder, file: SafetensorsFile, prefix: string, x
 }
 
 /** GroupNormalization-21 (per-channel affine). SD uses 32 groups; the VAE eps is 1e-6, the UNet's 1e-5. */
+/**
+ * GroupNorm as Reshape → InstanceNormalization → per-channel affine rather than GroupNormalization-21:
+ * ORT's GroupNormalization computes the variance as E[x²] − E[x]², which cancels catastrophically (and can
+ * go negative → NaN) for groups with a large mean and a small spread — seen in real UNet steps. Instance
+ * normalization over the grouped view computes it stably, at the same CPU cost.
+ */
 export function groupNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, opts: { groups?: number; eps?: number } = {}): string {
   const channels = g.shapeOf(file, `${prefix}.weight`)[0]!;
   const groups = opts.groups ?? 32;
   if (channels % groups !== 0) {
     throw new WeftError(`${file.path}: "${prefix}" normalises ${channels} channels, not divisible into ${groups} groups`, { file: file.path, input: `${prefix}.weight`, type: 'model_load_error' });
   }
-  return g.op('GroupNormalization', [x, g.weight(file, `${prefix}.weight`), g.weight(file, `${prefix}.bias`)], {
-    num_groups: groups,
-    epsilon: opts.eps ?? 1e-6,
-  });
+  const grouped = g.op('Reshape', [x, g.constInt64([0, groups, -1])]);
+  const ones = g.constant(new Float32Array(groups).fill(1), [groups]);
+  const norm = g.op('InstanceNormalization', [grouped, ones, g.constant(new Float32Array(groups), [groups])], { epsilon: opts.eps ?? 1e-6 });
+  const back = g.op('Reshape', [norm, g.op('Shape', [x])]);
+  const perChannel = (k: string): string => g.op('Unsqueeze', [g.weight(file, `${prefix}.${k}`), g.constInt64([1, 2])]);
+  return g.op('Add', [g.op('Mul', [back, perChannel('weight')]), perChannel('bias')]);
 }
 
 export function layerNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, eps = 1e-5): string {

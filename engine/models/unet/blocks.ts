@@ -49,15 +49,7 @@ export function conv(e: Emit, x: string, key: string, stride = 1): string {
  * first, like torch.
  */
 export function groupNorm(e: Emit, x: string, key: string, eps: number, groups = 32): string {
-  const g = e.g;
-  const w = `${e.prefix}${key}.weight`;
-  const channels = g.shapeOf(e.file, w)[0]!;
-  if (channels % groups !== 0) throw new WeftError(`${e.file.path}: "${e.prefix}${key}" normalises ${channels} channels, not divisible into ${groups} groups`, { file: e.file.path, input: w });
-  const grouped = g.op('Reshape', [x, g.constInt64([0, groups, -1])]);
-  const norm = g.op('InstanceNormalization', [grouped, g.constant(new Float32Array(groups).fill(1), [groups]), g.constant(new Float32Array(groups), [groups])], { epsilon: eps });
-  const back = g.op('Reshape', [norm, g.op('Shape', [x])]);
-  const perChannel = (k: string): string => g.op('Unsqueeze', [g.weight(e.file, `${e.prefix}${key}.${k}`), g.constInt64([1, 2])]);
-  return g.op('Add', [g.op('Mul', [back, perChannel('weight')]), perChannel('bias')]);
+  return L.groupNorm(e.g, e.file, e.prefix + key, x, { groups, eps });
 }
 const layerNorm = (e: Emit, x: string, key: string): string => L.layerNorm(e.g, e.file, e.prefix + key, x);
 
