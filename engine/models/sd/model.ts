@@ -6,6 +6,7 @@
  * Nodes never mutate a model they received: they clone() and change the clone.
  */
 import { WeftError } from '../../errors.ts';
+import { SafetensorsFile } from '../../io/safetensors.ts';
 import type { DetectedModel, Family } from '../detect.ts';
 import type { HeadOptions } from '../unet/config.ts';
 import type { BuildUNetOptions } from '../unet/graph.ts';
@@ -14,6 +15,7 @@ import { LATENT_FORMATS, type LatentFormat } from '../../sampling/ksample.ts';
 import type { PreviewFamily } from '../../sampling/preview.ts';
 import type { CondEntry } from '../../sampling/cfg.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 
 declare module '../../graph/sockets.ts' {
   interface SocketValues {
@@ -28,6 +30,13 @@ export interface UNetSource {
   /** Key prefix of the UNet tensors, e.g. 'model.diffusion_model.' or '' for a bare diffusion model. */
   prefix: string;
   heads: HeadOptions;
+  /** Opens the weights when `path` does not hold them under LDM names (a diffusers UNet read through a rename). */
+  open?: () => WeightSource & { close(): void };
+}
+
+/** The UNet's weights: `source.open()` when given, else the safetensors file at `source.path`. The caller closes it. */
+export function openUNetWeights(source: UNetSource): WeightSource & { close(): void } {
+  return source.open ? source.open() : SafetensorsFile.open(source.path);
 }
 
 /**

@@ -4,12 +4,12 @@
  * boundary as transferable buffers, so the executor's event loop stays free while the network runs.
  */
 import { WeftError } from '../../errors.ts';
-import { SafetensorsFile } from '../../io/safetensors.ts';
 import type { ModelHandle, ModelService } from '../../runtime/service.ts';
 import type { WireFeeds } from '../../runtime/wire.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { buildUNet, type BuildUNetOptions } from '../unet/graph.ts';
-import type { SdModel, UNetCall } from './model.ts';
+import { openUNetWeights, type SdModel, type UNetCall } from './model.ts';
+import { asBuilderFile } from '../lora/bridge.ts';
 
 interface Loaded {
   handle: ModelHandle;
@@ -34,10 +34,10 @@ export function unetSession(service: ModelService, model: SdModel, withControl =
   let p = byKey.get(key);
   if (!p) {
     p = (async () => {
-      const file = SafetensorsFile.open(model.source.path);
+      const file = openUNetWeights(model.source);
       let built;
       try {
-        built = buildUNet(file, buildOptions(model, withControl));
+        built = buildUNet(asBuilderFile(file), buildOptions(model, withControl));
       } finally {
         file.close();
       }
@@ -52,7 +52,7 @@ export function unetSession(service: ModelService, model: SdModel, withControl =
 
 /** Mapped weights count against the budget like loaded ones (ORT keeps what it touches resident). */
 function estimateBytes(model: SdModel): number {
-  const f = SafetensorsFile.open(model.source.path);
+  const f = openUNetWeights(model.source);
   try {
     let n = 0;
     for (const [name, t] of f.tensors) if (name.startsWith(model.source.prefix)) n += t.shape.reduce((a, b) => a * b, 1) * 4;

@@ -6,6 +6,8 @@
  */
 import { WeftError } from '../../errors.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
+import { asBuilderFile } from '../lora/bridge.ts';
 import type { ModelHandle, ModelService } from '../../runtime/service.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { buildVaeDecoder, buildVaeEncoder, vaeSpec, type VaeSpec } from '../vae/graph.ts';
@@ -25,7 +27,7 @@ export class SdVae {
   /** Pixels per latent cell: one 2× step between consecutive levels (8 for every released SD VAE). */
   readonly downscale: number;
 
-  private constructor(readonly path: string, readonly spec: VaeSpec) {
+  private constructor(readonly path: string, readonly spec: VaeSpec, private readonly openWeights: () => WeightSource & { close(): void } = () => SafetensorsFile.open(path)) {
     this.downscale = 2 ** Math.max(0, spec.levels - 1);
   }
 
@@ -34,6 +36,16 @@ export class SdVae {
     const f = SafetensorsFile.open(path);
     try {
       return new SdVae(path, vaeSpec(f, prefix));
+    } finally {
+      f.close();
+    }
+  }
+
+  /** A VAE whose weights come from a source (a diffusers VAE read under LDM names); `open` is called per build. */
+  static fromSource(open: () => WeightSource & { close(): void }, prefix: string): SdVae {
+    const f = open();
+    try {
+      return new SdVae(f.path, vaeSpec(asBuilderFile(f), prefix), open);
     } finally {
       f.close();
     }
@@ -49,10 +61,10 @@ export class SdVae {
     const key = `vae-${which}|${this.path}|${this.spec.prefix}`;
     let h = byKey.get(key);
     if (!h) {
-      const f = SafetensorsFile.open(this.path);
+      const f = this.openWeights();
       let built;
       try {
-        built = (which === 'decoder' ? buildVaeDecoder(f, this.spec) : buildVaeEncoder(f, this.spec)).build();
+        built = (which === 'decoder' ? buildVaeDecoder(asBuilderFile(f), this.spec) : buildVaeEncoder(asBuilderFile(f), this.spec)).build();
       } finally {
         f.close();
       }

@@ -11,6 +11,7 @@
  */
 import type { SafetensorsFile } from '../../io/safetensors.ts';
 import { GraphBuilder, type Dim, type Ep } from '../../onnx/index.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import { WeftError } from '../../errors.ts';
 import { downsampledSize, parseUNetConfig, type HeadOptions, type Layer, type UNetConfig } from './config.ts';
 import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type Emit, type LayerPatch } from './blocks.ts';
@@ -26,6 +27,11 @@ export interface BuildUNetOptions extends HeadOptions {
   shape?: StaticShape;
   /** Rewrites every Linear/Conv output (LoRA branches); see LayerPatch. */
   patch?: LayerPatch;
+  /**
+   * Wraps the weight file, e.g. with LoRA-merged tensors from a side file (engine/models/lora); the graph
+   * then reads patched keys from there and every other key from the user's checkpoint.
+   */
+  weights?: (file: WeightSource) => WeightSource;
 }
 
 export interface StaticShape { batch?: number; height?: number; width?: number; tokens?: number }
@@ -86,7 +92,8 @@ export function embedInputs(e: Emit, cfg: UNetConfig, io: GraphIO[], shape?: Sta
   return { x, emb, context };
 }
 
-export function buildUNet(file: SafetensorsFile, opts: BuildUNetOptions = {}): BuiltUNet {
+export function buildUNet(base: SafetensorsFile, opts: BuildUNetOptions = {}): BuiltUNet {
+  const file = (opts.weights ? opts.weights(base) : base) as SafetensorsFile;
   const cfg = parseUNetConfig(file, opts);
   if (cfg.outputBlocks.length === 0) throw new WeftError(`${file.path}: UNet under "${cfg.prefix}" has no output blocks`, { file: file.path });
   const g = new GraphBuilder({ name: opts.name ?? 'unet', ep: opts.ep });
