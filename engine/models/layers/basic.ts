@@ -6,7 +6,8 @@
  */
 import { WeftError } from '../../errors.ts';
 import type { SafetensorsFile } from '../../io/safetensors.ts';
-import { MS_DOMAIN, type GraphBuilder } from '../../onnx/index.ts';
+import { DataType, MS_DOMAIN, type GraphBuilder } from '../../onnx/index.ts';
+import { keepFloat32, toCompute } from '../../onnx/precision.ts';
 
 export interface LinearOptions {
   /** Use only output rows [a, b) of the weight (and bias): fused q/k/v, GEGLU halves. */
@@ -73,7 +74,25 @@ export function groupNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string
 }
 
 export function layerNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, eps = 1e-5): string {
+  if (g.ep === 'webgpu') return twoPassLayerNorm(g, file, prefix, x, eps);
   return g.op('LayerNormalization', [x, g.weight(file, `${prefix}.weight`), g.weight(file, `${prefix}.bias`)], { axis: -1, epsilon: eps });
+}
+
+/**
+ * ORT 1.30's WebGPU LayerNormalization takes the variance as E[x²] − E[x]², which cancels for rows with a large
+ * mean and small spread (measured on lavapipe: 3.7e-2·max off at mean 20 / spread 0.05; the UNet's residual
+ * stream fails conformance by it). Mean first, then the centred variance, as torch does; in fp16 graphs the
+ * statistics stay float32 (squares of fp16 values overflow past 256).
+ */
+function twoPassLayerNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, eps: number): string {
+  return toCompute(g, keepFloat32(g, () => {
+    const xf = g.fp16 ? g.op('Cast', [x], { to: DataType.float32 }) : x;
+    const axes = g.constInt64([-1]);
+    const d = g.op('Sub', [xf, g.op('ReduceMean', [xf, axes], { keepdims: 1 })]);
+    const v = g.op('ReduceMean', [g.op('Mul', [d, d]), axes], { keepdims: 1 });
+    const n = g.op('Div', [d, g.op('Sqrt', [g.op('Add', [v, g.scalar(eps)])])]);
+    return g.op('Add', [g.op('Mul', [n, g.weight(file, `${prefix}.weight`)]), g.weight(file, `${prefix}.bias`)]);
+  }));
 }
 
 export function silu(g: GraphBuilder, x: string): string {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { WeftError } from '../../errors.ts';
 import type { EngineServices } from '../../graph/context.ts';
+import { setDefaultModelService } from '../../runtime/default.ts';
 import { ModelService, type ModelServiceOptions } from '../../runtime/service.ts';
 
 declare module '../../graph/context.ts' {
@@ -32,5 +33,9 @@ export function cacheDirOf(services: EngineServices): string {
 
 /** The services `weft run` / `weft serve` hand to nodes: folders plus one model runtime. */
 export function createModelServices<F extends EngineServices['folders']>(folders: F, opts: ModelServiceOptions = {}): EngineServices & { models: ModelService } {
-  return { folders, models: new ModelService(opts) };
+  const models = new ModelService(opts);
+  // Code paths without a node context (text encoders shared across CLIP clones) reach the workers through
+  // the process default; the service clears it when it closes.
+  setDefaultModelService(models);
+  return { folders, models };
 }
