@@ -48,14 +48,16 @@ export function createApi(base = '') {
     fetch(base + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then((r) => json<T>(r));
   return {
     objectInfo: () => get<ObjectInfo>('/object_info'),
-    queuePrompt: (prompt: ApiPrompt, clientId: string, workflow: unknown) =>
-      post<QueueResponse>('/prompt', { prompt, client_id: clientId, extra_data: { extra_pnginfo: { workflow } } }),
+    /** preview_method: ComfyUI's per-prompt preview choice ('auto', 'latent2rgb', 'none', …) in extra_data. */
+    queuePrompt: (prompt: ApiPrompt, clientId: string, workflow: unknown, previewMethod = 'auto') =>
+      post<QueueResponse>('/prompt', { prompt, client_id: clientId, extra_data: { extra_pnginfo: { workflow }, preview_method: previewMethod } }),
     queue: () => get<{ queue_running: unknown[][]; queue_pending: unknown[][] }>('/queue'),
     deleteFromQueue: (ids: string[]) => post<unknown>('/queue', { delete: ids }),
     clearQueue: () => post<unknown>('/queue', { clear: true }),
     interrupt: () => post<unknown>('/interrupt', {}),
     history: (max = 50) => get<Record<string, RawHistoryItem>>(`/history?max_items=${max}`),
     clearHistory: () => post<unknown>('/history', { clear: true }),
+    models: (folder: string) => get<string[]>(`/models/${encodeURIComponent(folder)}`),
     weftInfo: () => get<Record<string, unknown>>('/weft/info'),
     catalogue: () => get<CatalogueEntry[]>('/weft/catalogue'),
     downloadModel: (entry: CatalogueEntry) =>

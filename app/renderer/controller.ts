@@ -9,6 +9,7 @@ import type { NodeRegistry } from '../../engine/graph/registry.ts';
 import type { ElectronApi } from '../shared/ipc.ts';
 import type { NodeErrors, WsMessage } from '../shared/wire.ts';
 import { ApiError, type Api } from './api.ts';
+import { demoSwitches, historyFromServer, mergeHistory, usesDemo } from './first-run.ts';
 import type { GraphEditor } from './graph/editor.ts';
 import type { AppStore } from './store.ts';
 import { readWorkflowFile } from './workflow-file.ts';
@@ -19,6 +20,10 @@ const SAVED_KEY = 'weft.workflow';
 export class Controller {
   private last = '';
   private queuedNodes = new Map<string, number>();
+  /** The UI workflow of each prompt queued from this window, for the history panel's Load. */
+  private queuedWorkflows = new Map<string, UiWorkflow>();
+  /** Checkpoint files the server lists (GET /models/checkpoints), for the first-run demo switch. */
+  checkpoints: string[] = [];
 
   constructor(
     readonly store: AppStore,
@@ -43,6 +48,9 @@ export class Controller {
 
   load(wf: UiWorkflow, name: string): void {
     const missing = this.editor.loadWorkflow(wf);
+    // First run: the workflow's checkpoint is missing and the server's demo is all there is.
+    for (const sw of demoSwitches(this.editor.widgetsNamed('ckpt_name'), this.checkpoints)) this.editor.setWidgetValue(sw.nodeId, 'ckpt_name', sw.to);
+    this.updateDemoBadge();
     this.store.getState().clearErrors();
     if (missing.length) this.store.getState().setMessage(`Missing node types: ${missing.join(', ')}`);
     this.store.getState().setWorkflowName(name);
@@ -58,7 +66,32 @@ export class Controller {
     this.store.getState().record(this.last);
     this.last = cur;
     this.store.getState().setDirty(true);
+    this.updateDemoBadge();
     this.persist();
+  }
+
+  private updateDemoBadge(): void {
+    const on = usesDemo(this.editor.widgetsNamed('ckpt_name'));
+    if (this.store.getState().demoModel !== on) this.store.getState().setDemoModel(on);
+  }
+
+  /** Adds the server's history (this and earlier sessions) to the panel. */
+  async refreshHistory(): Promise<void> {
+    const server = historyFromServer(await this.api.history());
+    const s = this.store.getState();
+    s.setHistory(mergeHistory(s.history, server));
+  }
+
+  loadHistory(promptId: string): void {
+    const h = this.store.getState().history.find((x) => x.promptId === promptId);
+    if (!h) return;
+    const name = `history ${promptId.slice(0, 8)}`;
+    try {
+      if (h.workflow) this.load(h.workflow as UiWorkflow, name);
+      else if (h.prompt) this.load(apiToUi(h.prompt as Parameters<typeof apiToUi>[0], this.registry), name);
+    } catch (e) {
+      this.store.getState().setMessage(e instanceof Error ? e.message : String(e));
+    }
   }
 
   private persist(): void {
@@ -100,8 +133,9 @@ export class Controller {
       return;
     }
     try {
-      const res = await this.api.queuePrompt(prompt, this.clientId, workflow);
+      const res = await this.api.queuePrompt(prompt, this.clientId, workflow, s.settings.previewMethod);
       this.queuedNodes.set(res.prompt_id, Object.keys(prompt).length);
+      this.queuedWorkflows.set(res.prompt_id, workflow);
       s.setNodesTotal(res.prompt_id, Object.keys(prompt).length);
       s.setQueue([...s.queue, { promptId: res.prompt_id, number: res.number, status: 'pending' }]);
       this.editor.applyControlAfterGenerate();
@@ -165,10 +199,11 @@ export class Controller {
   private done(promptId: string, status: 'success' | 'error' | 'interrupted'): void {
     const s = this.store.getState();
     if (!s.queue.some((q) => q.promptId === promptId) && s.history.some((h) => h.promptId === promptId)) return;
-    s.finish(promptId, status);
+    s.finish(promptId, status, this.queuedWorkflows.get(promptId));
     s.setQueue(s.queue.filter((q) => q.promptId !== promptId));
     this.editor.setProgress(null);
     this.queuedNodes.delete(promptId);
+    this.queuedWorkflows.delete(promptId);
   }
 
   onPreview(frame: PreviewFrame): void {

@@ -20,6 +20,7 @@ import { SearchDialog, type SearchRequest } from './panels/SearchDialog.tsx';
 import { SettingsPanel } from './panels/SettingsPanel.tsx';
 import { Toolbar } from './panels/Toolbar.tsx';
 import { useStore, type Run } from './panels/use-store.ts';
+import { needsModels } from './first-run.ts';
 import { registryFromObjectInfo } from './registry.ts';
 import { createAppStore, type Settings } from './store.ts';
 import type { UiWorkflow } from '../../engine/workflow/ui.ts';
@@ -32,7 +33,12 @@ async function boot(): Promise<void> {
   if (new URLSearchParams(location.search).has('token')) history.replaceState(null, '', location.pathname);
   const api = createApi();
   const store = createAppStore();
-  const [info, examples, server] = await Promise.all([api.objectInfo(), api.examples(), api.weftInfo().catch(() => ({}))]);
+  const [info, examples, server, checkpoints] = await Promise.all([
+    api.objectInfo(),
+    api.examples(),
+    api.weftInfo().catch(() => ({})),
+    api.models('checkpoints').catch(() => [] as string[]),
+  ]);
   const registry = registryFromObjectInfo(info);
   const defs = registry.all();
   const searchItems = defs.map((d) => ({ type: d.name, title: d.displayName ?? d.name, category: d.category }));
@@ -65,6 +71,7 @@ async function boot(): Promise<void> {
   });
   controller = new Controller(store, api, editor, registry, clientId, desktop);
   const ctl = controller;
+  ctl.checkpoints = checkpoints;
   const minimap = createMinimap(editor, document.getElementById('canvas-host')!);
 
   const commands: Record<string, (...args: any[]) => unknown> = {
@@ -83,15 +90,20 @@ async function boot(): Promise<void> {
     focusNode: (id: string) => editor.centerOn(id),
     cancel: (id: string) => api.deleteFromQueue([id]).then(() => store.getState().setQueue(store.getState().queue.filter((q) => q.promptId !== id))),
     clearQueue: () => api.clearQueue().then(() => store.getState().setQueue(store.getState().queue.filter((q) => q.status === 'running'))),
-    loadHistory: (id: string) => {
-      const h = store.getState().history.find((x) => x.promptId === id);
-      if (h?.workflow) ctl.load(h.workflow as UiWorkflow, `history ${id.slice(0, 8)}`);
-    },
+    loadHistory: (id: string) => ctl.loadHistory(id),
+    refreshHistory: () => ctl.refreshHistory(),
     example: async (file: string) => {
       if (file === 'default') return ctl.load(DEFAULT_WORKFLOW, 'Default txt2img');
       ctl.load((await api.example(file)) as UiWorkflow, file.replace(/\.json$/, ''));
     },
-    refreshModels: () => api.catalogue().then((c) => store.getState().setCatalogue(c), () => {}),
+    refreshModels: async () => {
+      const [cat, ckpts] = await Promise.all([api.catalogue().catch(() => null), api.models('checkpoints').catch(() => null)]);
+      if (cat) store.getState().setCatalogue(cat);
+      if (ckpts) {
+        ctl.checkpoints = ckpts;
+        editor.setComboValues('ckpt_name', ckpts);
+      }
+    },
     download: async (m: CatalogueEntry) => {
       const key = `${m.folder}/${m.filename}`;
       store.getState().setDownload(key, { received: 0, total: m.size ?? 0, done: false });
@@ -111,7 +123,7 @@ async function boot(): Promise<void> {
       minimap.el.style.display = s.showMinimap ? '' : 'none';
       localStorage.setItem('weft.settings', JSON.stringify(s));
     },
-    'panel.queue': () => store.getState().togglePanel('queue'),
+    'panel.queue': () => (store.getState().togglePanel('queue'), commands.refreshHistory()),
     'panel.gallery': () => store.getState().togglePanel('gallery'),
     'panel.models': () => (store.getState().togglePanel('models'), commands.refreshModels()),
     'panel.settings': () => store.getState().togglePanel('settings'),
@@ -192,6 +204,12 @@ async function boot(): Promise<void> {
   }
   render(<Overlay />, document.getElementById('ui')!);
   ctl.start(DEFAULT_WORKFLOW);
+  // First run: no real checkpoint yet, so open the model manager on its catalogue.
+  if (needsModels(checkpoints)) {
+    store.getState().openPanel('models');
+    run('refreshModels');
+  }
+  run('refreshHistory');
   // A handle for e2e tests and debugging from the devtools console; exposes nothing the page lacks.
   (window as unknown as { __weft: unknown }).__weft = { store, editor, controller: ctl, run };
 }

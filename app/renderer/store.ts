@@ -23,6 +23,8 @@ export interface HistoryItem {
   images: ImageRef[];
   /** The UI workflow queued, when the server kept it (extra_pnginfo). */
   workflow?: unknown;
+  /** The API prompt, for server history without a UI workflow (queued by a script, say). */
+  prompt?: unknown;
 }
 
 export interface ExecutionError {
@@ -38,6 +40,8 @@ export interface Settings {
   cacheSizeMb: number;
   linkRenderMode: 'spline' | 'linear' | 'straight';
   showMinimap: boolean;
+  /** Sent as extra_data.preview_method with each prompt, as ComfyUI's frontend does. */
+  previewMethod: 'auto' | 'latent2rgb' | 'none';
 }
 
 export interface State {
@@ -60,6 +64,8 @@ export interface State {
   catalogue: CatalogueEntry[];
   downloads: Record<string, { received: number; total: number; done: boolean; error?: string }>;
   panel: 'queue' | 'gallery' | 'models' | 'settings' | null;
+  /** The graph runs on the server's demo checkpoint (random weights): the UI says its images are noise. */
+  demoModel: boolean;
   undoStack: { past: string[]; future: string[] };
 }
 
@@ -86,6 +92,8 @@ export interface Actions {
   setCatalogue(items: CatalogueEntry[]): void;
   setDownload(key: string, d: State['downloads'][string]): void;
   togglePanel(panel: NonNullable<State['panel']>): void;
+  openPanel(panel: NonNullable<State['panel']>): void;
+  setDemoModel(on: boolean): void;
   /** Records the graph as it was before a change; clears redo. Identical snapshots are ignored. */
   record(snapshot: string): void;
   /** Returns the snapshot to restore, given the current one, or null when there is nothing to undo. */
@@ -102,6 +110,7 @@ export const DEFAULT_SETTINGS: Settings = {
   cacheSizeMb: 2048,
   linkRenderMode: 'spline',
   showMinimap: true,
+  previewMethod: 'auto',
 };
 
 const IDLE_PROGRESS: State['progress'] = { promptId: null, node: null, value: 0, max: 0, nodesDone: 0, nodesTotal: 0 };
@@ -125,6 +134,7 @@ export function createAppStore(initial: Partial<State> = {}) {
       catalogue: [],
       downloads: {},
       panel: null,
+      demoModel: false,
       undoStack: { past: [], future: [] },
       ...initial,
 
@@ -183,6 +193,8 @@ export function createAppStore(initial: Partial<State> = {}) {
       setCatalogue: (items) => set((s) => void (s.catalogue = items)),
       setDownload: (key, d) => set((s) => void (s.downloads[key] = d)),
       togglePanel: (panel) => set((s) => void (s.panel = s.panel === panel ? null : panel)),
+      openPanel: (panel) => set((s) => void (s.panel = panel)),
+      setDemoModel: (on) => set((s) => void (s.demoModel = on)),
 
       record: (snapshot) =>
         set((s) => {

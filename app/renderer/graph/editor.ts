@@ -233,6 +233,23 @@ export class GraphEditor {
     this.canvas.setDirty(true, false);
   }
 
+  /** Every widget called `name` (e.g. ckpt_name) with its node, for first-run checks. */
+  widgetsNamed(name: string): { nodeId: string; value: unknown }[] {
+    return this.graph.nodes.flatMap((n: LGraphNode) => (n.widgets ?? []).filter((w: IBaseWidget) => w.name === name).map((w: IBaseWidget) => ({ nodeId: String(n.id), value: w.value })));
+  }
+
+  setWidgetValue(nodeId: string, name: string, value: unknown): void {
+    const w = this.node(nodeId)?.widgets?.find((x: IBaseWidget) => x.name === name);
+    if (!w) return;
+    w.value = value as IBaseWidget['value'];
+    this.canvas.setDirty(true, false);
+  }
+
+  /** New files in a model folder (a finished download) become choices of the open graph's combos. */
+  setComboValues(name: string, values: string[]): void {
+    for (const n of this.graph.nodes) for (const w of n.widgets ?? []) if (w.name === name && w.type === 'combo') (w.options as { values?: string[] }).values = [...values];
+  }
+
   centerOn(nodeId: string): void {
     const n = this.node(nodeId);
     if (n) this.canvas.centerOnNode(n);

@@ -8,9 +8,16 @@ function mb(n: number): string {
 export function ModelsPanel({ store, run }: { store: AppStore; run: Run }) {
   const items = useStore(store, (s) => s.catalogue);
   const downloads = useStore(store, (s) => s.downloads);
+  const demo = useStore(store, (s) => s.demoModel);
   return (
     <section class="panel models-panel">
       <h2>Models</h2>
+      {demo ? (
+        <p class="first-run">
+          No model installed yet. The graph uses Weft's tiny demo checkpoint so it runs offline, but its images are noise. Download a checkpoint
+          below, then pick it in Load Checkpoint.
+        </p>
+      ) : null}
       <button onClick={() => run('refreshModels')}>Refresh</button>
       {items.length === 0 ? <p class="muted">The server lists no catalogue.</p> : null}
       <ul>

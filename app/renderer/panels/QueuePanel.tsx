@@ -29,7 +29,7 @@ export function QueuePanel({ store, api, run }: { store: AppStore; api: Api; run
             {h.images.slice(0, 4).map((img) => (
               <img key={img.filename} src={api.viewUrl(img)} alt={img.filename} />
             ))}
-            {h.workflow ? <button onClick={() => run('loadHistory', h.promptId)}>Load</button> : null}
+            {h.workflow || h.prompt ? <button onClick={() => run('loadHistory', h.promptId)}>Load</button> : null}
           </li>
         ))}
       </ul>

@@ -11,6 +11,7 @@ export function Toolbar({ store, run, examples }: { store: AppStore; run: Run; e
   const connected = useStore(store, (s) => s.connected);
   const canUndo = useStore(store, (s) => s.undoStack.past.length > 0);
   const canRedo = useStore(store, (s) => s.undoStack.future.length > 0);
+  const demo = useStore(store, (s) => s.demoModel);
   const step = progress.max > 0 ? progress.value / progress.max : 0;
   const overall = progress.nodesTotal > 0 ? Math.min(1, (progress.nodesDone + step) / progress.nodesTotal) : progress.promptId ? step : 0;
   return (
@@ -41,6 +42,11 @@ export function Toolbar({ store, run, examples }: { store: AppStore; run: Run; e
         {name}
         {dirty ? ' •' : ''}
       </span>
+      {demo ? (
+        <button class="demo-badge" data-testid="demo-badge" onClick={() => run('panel.models')} title="The demo checkpoint has random weights. Get a real model in the model manager.">
+          demo model: images are noise
+        </button>
+      ) : null}
       <span class={connected ? 'conn ok' : 'conn'} title={connected ? 'connected' : 'disconnected'} />
       {(['queue', 'gallery', 'models', 'settings'] as const).map((p) => (
         <button key={p} onClick={() => run(`panel.${p}`)}>

@@ -20,6 +20,39 @@ export interface Emit {
   /** SiLU(emb) is shared by every ResBlock of a network; cached here once computed. */
   embAct?: string;
   patch?: LayerPatch;
+  /**
+   * Decoupled cross-attention hooks (IP-Adapter): each sees every attn2 layer and adds its own term to the
+   * attention output before to_out. Absent: the graph is exactly what it was without hooks.
+   */
+  crossAttention?: CrossAttentionHook[];
+  /** SpatialTransformers emitted so far (ComfyUI's transformer_index, counted in execution order). */
+  transformerIndex?: number;
+  /** Every attn2 site, listed by buildUNet when hooks are given. */
+  sites?: CrossAttnSite[];
+}
+
+/** One cross-attention (attn2) layer of the UNet as a hook sees it. */
+export interface CrossAttnSite {
+  block: 'input' | 'middle' | 'output';
+  /** input_blocks / output_blocks index (0 for the middle block). */
+  id: number;
+  /** SpatialTransformer counter over the whole network in execution order (input, middle, output). */
+  transformerIndex: number;
+  /** transformer_blocks index inside that SpatialTransformer. */
+  depthIndex: number;
+  heads: number;
+  /** Width of q (and of the attention output). */
+  inner: number;
+}
+
+/**
+ * `begin` runs once before any layer is emitted, with every attn2 site in emission order, and declares the
+ * hook's graph inputs through `declare`; `apply` receives q (after to_q), the text attention's output (before
+ * to_out) and returns the value that replaces it.
+ */
+export interface CrossAttentionHook {
+  begin(p: { g: GraphBuilder; sites: readonly CrossAttnSite[]; declare: (name: string, dims: (number | string)[]) => string }): void;
+  apply(p: { g: GraphBuilder; q: string; out: string; site: CrossAttnSite; siteIndex: number }): string;
 }
 
 /**
@@ -89,11 +122,17 @@ export function resBlock(e: Emit, x: string, emb: string, l: ResLayer): string {
   return e.g.op('Add', [skip, h]);
 }
 
-function attention(e: Emit, x: string, kv: string, key: string, heads: number): string {
+function attention(e: Emit, x: string, kv: string, key: string, heads: number, site?: CrossAttnSite): string {
   const q = linear(e, x, `${key}.to_q`);
   const k = linear(e, kv, `${key}.to_k`);
   const v = linear(e, kv, `${key}.to_v`);
-  return linear(e, L.attention(e.g, q, k, v, heads), `${key}.to_out.0`);
+  let o = L.attention(e.g, q, k, v, heads);
+  // Only attn2 passes a site; hooks add their terms where ComfyUI's attn2 replace patches do (before to_out).
+  if (site && e.crossAttention) {
+    const siteIndex = e.sites!.indexOf(site);
+    for (const h of e.crossAttention) o = h.apply({ g: e.g, q, out: o, site, siteIndex });
+  }
+  return linear(e, o, `${key}.to_out.0`);
 }
 
 /** GEGLU over the two row halves of ff.net.0.proj; with a patch, one full Linear then Split (so the patch sees it). */
@@ -104,12 +143,12 @@ function geglu(e: Emit, x: string, key: string): string {
 }
 
 /** BasicTransformerBlock: self-attention, cross-attention, GEGLU feed-forward, each pre-norm + residual. */
-function basicBlock(e: Emit, x: string, context: string, key: string, l: TransformerLayer): string {
+function basicBlock(e: Emit, x: string, context: string, key: string, l: TransformerLayer, site?: CrossAttnSite): string {
   let h = x;
   let n = layerNorm(e, h, `${key}.norm1`);
   h = e.g.op('Add', [h, attention(e, n, n, `${key}.attn1`, l.heads)]);
   n = layerNorm(e, h, `${key}.norm2`);
-  h = e.g.op('Add', [h, attention(e, n, context, `${key}.attn2`, l.heads)]);
+  h = e.g.op('Add', [h, attention(e, n, context, `${key}.attn2`, l.heads, site)]);
   n = layerNorm(e, h, `${key}.norm3`);
   const ff = linear(e, geglu(e, n, `${key}.ff.net.0.proj`), `${key}.ff.net.2`);
   return e.g.op('Add', [h, ff]);
@@ -124,7 +163,11 @@ export function spatialTransformer(e: Emit, x: string, context: string, l: Trans
   const fromTokens = (v: string): string => L.tokensToNchw(g, v, x);
   if (l.linear) h = linear(e, toTokens(h), `${k}.proj_in`);
   else h = toTokens(conv(e, h, `${k}.proj_in`));
-  for (let i = 0; i < l.depth; i++) h = basicBlock(e, h, context, `${k}.transformer_blocks.${i}`, l);
+  const t = e.transformerIndex ?? 0;
+  e.transformerIndex = t + 1;
+  const siteOf = (i: number): CrossAttnSite | undefined =>
+    e.crossAttention ? e.sites!.find((s) => s.transformerIndex === t && s.depthIndex === i) : undefined;
+  for (let i = 0; i < l.depth; i++) h = basicBlock(e, h, context, `${k}.transformer_blocks.${i}`, l, siteOf(i));
   h = l.linear ? fromTokens(linear(e, h, `${k}.proj_out`)) : conv(e, fromTokens(h), `${k}.proj_out`);
   return g.op('Add', [h, x]);
 }

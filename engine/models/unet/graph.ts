@@ -14,7 +14,7 @@ import { GraphBuilder, type Dim, type Ep } from '../../onnx/index.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
 import { WeftError } from '../../errors.ts';
 import { downsampledSize, parseUNetConfig, type HeadOptions, type Layer, type UNetConfig } from './config.ts';
-import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type Emit, type LayerPatch } from './blocks.ts';
+import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type CrossAttentionHook, type CrossAttnSite, type Emit, type LayerPatch } from './blocks.ts';
 
 export interface BuildUNetOptions extends HeadOptions {
   /** Key prefix of the UNet tensors; default `model.diffusion_model.`. */
@@ -32,6 +32,11 @@ export interface BuildUNetOptions extends HeadOptions {
    * then reads patched keys from there and every other key from the user's checkpoint.
    */
   weights?: (file: WeightSource) => WeightSource;
+  /**
+   * Decoupled cross-attention terms added to every attn2 output (IP-Adapter); each hook declares its own
+   * extra graph inputs, listed in `inputs` after x/timesteps/context(/y). None: the graph is unchanged.
+   */
+  crossAttention?: CrossAttentionHook[];
 }
 
 export interface StaticShape { batch?: number; height?: number; width?: number; tokens?: number }
@@ -92,6 +97,23 @@ export function embedInputs(e: Emit, cfg: UNetConfig, io: GraphIO[], shape?: Sta
   return { x, emb, context };
 }
 
+/** Every attn2 layer in emission order; transformerIndex counts SpatialTransformers as ComfyUI does. */
+export function crossAttnSites(cfg: UNetConfig): CrossAttnSite[] {
+  const sites: CrossAttnSite[] = [];
+  let t = 0;
+  const visit = (layers: Layer[], block: CrossAttnSite['block'], id: number): void => {
+    for (const l of layers) {
+      if (l.kind !== 'transformer') continue;
+      for (let d = 0; d < l.depth; d++) sites.push({ block, id, transformerIndex: t, depthIndex: d, heads: l.heads, inner: l.inner });
+      t++;
+    }
+  };
+  cfg.inputBlocks.forEach((b, i) => visit(b, 'input', i));
+  visit(cfg.middleBlock, 'middle', 0);
+  cfg.outputBlocks.forEach((b, i) => visit(b, 'output', i));
+  return sites;
+}
+
 export function buildUNet(base: SafetensorsFile, opts: BuildUNetOptions = {}): BuiltUNet {
   const file = (opts.weights ? opts.weights(base) : base) as SafetensorsFile;
   const cfg = parseUNetConfig(file, opts);
@@ -100,6 +122,15 @@ export function buildUNet(base: SafetensorsFile, opts: BuildUNetOptions = {}): B
   const e: Emit = { g, file, prefix: cfg.prefix, patch: opts.patch };
   const inputs: GraphIO[] = [];
   const { x, emb, context } = embedInputs(e, cfg, inputs, opts.shape);
+  if (opts.crossAttention?.length) {
+    e.crossAttention = opts.crossAttention;
+    e.sites = crossAttnSites(cfg);
+    const declare = (name: string, dims: Dim[]): string => {
+      inputs.push({ name, dims });
+      return g.input(name, 'float32', dims);
+    };
+    for (const h of opts.crossAttention) h.begin({ g, sites: e.sites, declare });
+  }
   const sp = (c: number, down: number): Dim[] => [dim(opts.shape, 'batch'), c, dim(opts.shape, 'height', down), dim(opts.shape, 'width', down)];
 
   const controlInputs: string[] = [];

@@ -2,7 +2,9 @@
 import os from 'node:os';
 import { nodeInfo } from '../../graph/registry.ts';
 import { MODEL_FOLDERS, canonicalFolder } from '../../io/model-paths.ts';
+import { candidatesFor, platformInfo } from '../../runtime/providers.ts';
 import { CATALOGUE } from '../catalogue.ts';
+import type { ServerContext } from '../context.ts';
 import { HttpError, sendJson } from '../http.ts';
 import type { Route } from '../router.ts';
 
@@ -13,6 +15,24 @@ function knownFolder(name: string): string {
   const key = canonicalFolder(name);
   if (!Object.hasOwn(MODEL_FOLDERS, key)) throw new HttpError(404, `unknown model folder "${name}"`);
   return key;
+}
+
+const MiB = 1024 ** 2;
+
+/**
+ * What the model runtime would run on. ModelService exposes no chosen provider until a model has loaded
+ * (and always starts from 'auto'), so this reports auto's first candidate for this platform; a host
+ * without a model runtime reports null rather than a guess.
+ */
+async function runtimeInfo(ctx: ServerContext): Promise<Record<string, unknown>> {
+  const models = (ctx.executor.services as { models?: { budgetBytes?: number } }).models;
+  if (!models) return { execution_provider: null };
+  try {
+    const { candidates } = candidatesFor('auto', await platformInfo());
+    return { execution_provider: candidates[0] ?? 'cpu', execution_provider_candidates: candidates, model_budget_mb: Math.round((models.budgetBytes ?? 0) / MiB) };
+  } catch {
+    return { execution_provider: null };
+  }
 }
 
 export const infoRoutes: Route[] = [
@@ -91,7 +111,9 @@ export const infoRoutes: Route[] = [
         comfyui_api: COMFY_API_VERSION,
         node_types: ctx.registry.names().length,
         paused: ctx.queue.paused,
-        execution_provider: null,
+        models_dir: ctx.folders.modelsDir,
+        cache_size_mb: Math.round(ctx.executor.cache.maxBytes / MiB),
+        ...(await runtimeInfo(ctx)),
         ...extra,
       });
     },

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, type WeftServer } from '../../../engine/server/index.ts';
+import { createFolders } from '../../../engine/io/folders.ts';
+import { createModelServices } from '../../../engine/models/sd/services.ts';
 import { createRegistry } from '../../../nodes/index.ts';
 // @ts-expect-error plain .mjs build script, no declarations
 import { buildRenderer } from '../../../scripts/build-renderer.mjs';
@@ -34,15 +36,23 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /** Attach the real model runtime (createModelServices), as `weft serve` does. */
+  models?: boolean;
+  /** Fills the temp models folder before the server starts (a tiny checkpoint, the demo, …). */
+  prepareModels?: (modelsDir: string) => void;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const staticDir = await buildRenderer({ outDir: mkdtempSync(join(tmpdir(), 'weft-ui-')), minify: false });
   const root = mkdtempSync(join(tmpdir(), 'weft-e2e-'));
   const dirs = { root, input: join(root, 'input'), output: join(root, 'output'), models: join(root, 'models'), temp: join(root, 'temp') };
   for (const d of [dirs.input, dirs.output, dirs.models, dirs.temp]) mkdirSync(d, { recursive: true });
-  const server = await startServer({
-    registry: createRegistry(), host: '127.0.0.1', port: 0, staticDir,
-    modelsDir: dirs.models, inputDir: dirs.input, outputDir: dirs.output, tempDir: dirs.temp,
-  });
+  opts.prepareModels?.(dirs.models);
+  const folders = createFolders({ modelsDir: dirs.models, inputDir: dirs.input, outputDir: dirs.output, tempDir: dirs.temp });
+  // One ORT thread: the machine's two cores are shared with the server, the browser and other suites.
+  const services = opts.models ? { ...createModelServices(folders, { threads: 1 }), modelCacheDir: dirs.temp } : { folders };
+  const server = await startServer({ registry: createRegistry(), host: '127.0.0.1', port: 0, staticDir, folders, services });
   const browser = await chromium.launch({ executablePath: findChromium(), headless: true, args: CHROMIUM_ARGS });
   mkdirSync(ARTIFACTS, { recursive: true });
   return {
@@ -65,6 +75,7 @@ export async function startHarness(): Promise<Harness> {
     async close() {
       await browser.close();
       await server.close();
+      await (services as { models?: { close(): Promise<void> } }).models?.close();
       rmSync(root, { recursive: true, force: true });
       rmSync(staticDir, { recursive: true, force: true });
     },
