@@ -3,16 +3,25 @@
 //   out/renderer/  index.html, main.js, main.css, workflows/ (examples + index.json)  ← served by the engine server
 //   --electron     also out/main.cjs and out/preload.cjs (Electron's main process and sandboxed preload)
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** Lists what a bundle was built from, so `npm start` can tell whether it is stale. */
+const STAMP = 'build-inputs.json';
+
 export async function buildRenderer({ outDir = join(root, 'out/renderer'), minify = true } = {}) {
+  // Build next to the target and swap it in at the end, so a server already serving `outDir` (another
+  // `npm start`, a test) never sees a half-written bundle for more than a rename.
+  const startedAt = Date.now(); // a source saved while esbuild runs must still count as newer
+  const final = outDir;
+  outDir = `${final}.tmp-${process.pid}`;
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  await build({
+  const js = await build({
+    metafile: true,
     entryPoints: { main: join(root, 'app/renderer/main.tsx') },
     bundle: true,
     format: 'esm',
@@ -26,7 +35,8 @@ export async function buildRenderer({ outDir = join(root, 'out/renderer'), minif
     logLevel: 'warning',
     legalComments: 'linked',
   });
-  await build({
+  const css = await build({
+    metafile: true,
     entryPoints: { main: join(root, 'app/renderer/styles.css') },
     bundle: true,
     outdir: outDir,
@@ -35,25 +45,67 @@ export async function buildRenderer({ outDir = join(root, 'out/renderer'), minif
   });
   copyFileSync(join(root, 'app/renderer/index.html'), join(outDir, 'index.html'));
   writeExamples(join(outDir, 'workflows'));
-  return outDir;
+  const inputs = [...Object.keys(js.metafile.inputs), ...Object.keys(css.metafile.inputs)]
+    .map((f) => resolve(root, f))
+    .filter((f) => !f.includes(`${join('node_modules', '')}`));
+  const sources = [...new Set([...inputs, join(root, 'app/renderer/index.html'), join(root, 'workflows')])].map((f) => relative(root, f));
+  writeFileSync(join(outDir, STAMP), JSON.stringify({ builtAt: startedAt, sources }));
+  rmSync(final, { recursive: true, force: true });
+  renameSync(outDir, final);
+  return final;
 }
 
-/** Example workflows from workflows/ ship with the UI as static files, so no server route is needed. */
+/**
+ * Whether `outDir` needs a (re)build: missing, built by an older script without the stamp, or one of
+ * the recorded sources (or the examples folder, or a file in it) changed since. Dependencies in
+ * node_modules are not checked: they change only on install, and then a rebuild is one command.
+ */
+export function rendererIsStale(outDir = join(root, 'out/renderer'), base = root) {
+  let stamp;
+  try {
+    stamp = JSON.parse(readFileSync(join(outDir, STAMP), 'utf8'));
+    if (!existsSync(join(outDir, 'index.html'))) return true;
+  } catch {
+    return true;
+  }
+  const newer = (p) => {
+    try {
+      const st = statSync(p);
+      if (st.mtimeMs > stamp.builtAt) return true;
+      return st.isDirectory() && readdirSync(p).some((f) => statSync(join(p, f)).mtimeMs > stamp.builtAt);
+    } catch {
+      return true; // a source that vanished: rebuild rather than serve a bundle of deleted code
+    }
+  };
+  return stamp.sources.some((f) => newer(resolve(base, f)));
+}
+
+/**
+ * Example workflows ship with the UI as static files, so no server route is needed. The menu follows
+ * workflows/index.json (its order, titles, descriptions); without one, every UI-format file is listed.
+ */
 function writeExamples(dir) {
   mkdirSync(dir, { recursive: true });
   const src = join(root, 'workflows');
+  let listed = null;
+  try {
+    listed = JSON.parse(readFileSync(join(src, 'index.json'), 'utf8'));
+  } catch {
+    /* no catalogue: fall back to the folder listing */
+  }
+  const entries = Array.isArray(listed)
+    ? listed.filter((e) => typeof e?.file === 'string').map((e) => ({ file: e.file, name: e.title ?? e.file, description: e.description }))
+    : (existsSync(src) ? readdirSync(src).sort() : []).filter((f) => f.endsWith('.json') && f !== 'index.json').map((f) => ({ file: f, name: f.replace(/\.json$/, '').replace(/[_-]+/g, ' ') }));
   const index = [];
-  for (const f of existsSync(src) ? readdirSync(src).sort() : []) {
-    if (!f.endsWith('.json')) continue;
-    const text = readFileSync(join(src, f), 'utf8');
+  for (const e of entries) {
+    if (e.file.includes('/') || e.file.includes('\\') || !existsSync(join(src, e.file))) continue;
     try {
-      const wf = JSON.parse(text);
-      if (!Array.isArray(wf?.nodes)) continue; // API-format files cannot be opened as a graph directly
+      if (!Array.isArray(JSON.parse(readFileSync(join(src, e.file), 'utf8'))?.nodes)) continue; // API-format files cannot be opened as a graph
     } catch {
       continue;
     }
-    copyFileSync(join(src, f), join(dir, f));
-    index.push({ name: f.replace(/\.json$/, '').replace(/[_-]+/g, ' '), file: f });
+    copyFileSync(join(src, e.file), join(dir, e.file));
+    index.push(e);
   }
   writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
 }

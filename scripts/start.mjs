@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { buildRenderer, rendererIsStale } from './build-renderer.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -38,6 +39,13 @@ if (bin && canShowWindow() && existsSync(join(root, 'app/main/launch.mjs'))) {
   if (!forceBrowser) {
     const why = !bin ? 'no Electron binary installed (npm run electron:fetch installs it)' : 'no display';
     console.log(`weft: ${why}; serving the UI in your browser instead.`);
+  }
+  // The server serves out/renderer as it is: bring it up to date first (esbuild, offline, ~1 s), so a
+  // fresh clone or an edited source never shows a missing or stale editor.
+  if (rendererIsStale()) {
+    const t = Date.now();
+    await buildRenderer();
+    console.log(`weft: built the editor UI in ${Date.now() - t} ms`);
   }
   child = spawn(process.execPath, [join(root, 'bin/weft.mjs'), 'serve', '--open-hint', ...args.filter((a) => a !== '--browser')], {
     stdio: 'inherit',

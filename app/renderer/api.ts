@@ -71,7 +71,7 @@ export function createApi(base = '') {
       return fetch(`${base}/upload/image`, { method: 'POST', body: form }).then((r) => json(r));
     },
     /** Example workflows shipped next to the renderer bundle (written by scripts/build-renderer.mjs). */
-    examples: () => get<{ name: string; file: string }[]>('/workflows/index.json').catch(() => []),
+    examples: () => get<{ name: string; file: string; description?: string }[]>('/workflows/index.json').catch(() => []),
     example: (file: string) => get<unknown>(`/workflows/${encodeURIComponent(file)}`),
   };
 }

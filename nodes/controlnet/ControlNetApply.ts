@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { applyControlNet, asControlNet } from '../../engine/models/controlnet/socket.ts';
 
 export default defineNode({
   name: 'ControlNetApply',
@@ -13,5 +14,9 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  // Positive only, but flagged so the sampler also hands it to an uncontrolled uncond (ComfyUI's control_apply_to_uncond).
+  run: ({ conditioning, control_net, image, strength }) => [
+    applyControlNet([conditioning], asControlNet(control_net), image, { strength, applyToUncond: true })[0]!,
+  ],
   deprecated: true,
 });

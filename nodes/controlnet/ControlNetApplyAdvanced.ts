@@ -1,4 +1,5 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { applyControlNet, asControlNet } from '../../engine/models/controlnet/socket.ts';
 
 export default defineNode({
   name: 'ControlNetApplyAdvanced',
@@ -19,4 +20,11 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING', name: 'positive' }, { type: 'CONDITIONING', name: 'negative' }],
+  // `vae` only matters to latent-space ControlNets (SD3/FLUX); the LDM ones loaded here take pixels.
+  run: ({ positive, negative, control_net, image, strength, start_percent, end_percent }) => {
+    const [p, n] = applyControlNet([positive, negative], asControlNet(control_net), image, {
+      strength, startPercent: start_percent, endPercent: end_percent, applyToUncond: false,
+    });
+    return [p!, n!];
+  },
 });

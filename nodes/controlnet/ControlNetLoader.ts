@@ -1,4 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { loadControlNetModel } from '../../engine/models/controlnet/apply.ts';
+import { cacheDirOf } from '../../engine/models/sd/services.ts';
 
 export default defineNode({
   name: 'ControlNetLoader',
@@ -10,4 +12,7 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONTROL_NET' }],
+  run: ({ control_net_name }, ctx) => [
+    loadControlNetModel(ctx.services.folders.resolveModel('controlnet', control_net_name), { cacheDir: cacheDirOf(ctx.services), warn: (m) => ctx.warn(m) }),
+  ],
 });

@@ -1,4 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { loadControlNetModel } from '../../engine/models/controlnet/apply.ts';
+import { asSdModel } from '../../engine/models/sd/model.ts';
+import { cacheDirOf } from '../../engine/models/sd/services.ts';
 
 export default defineNode({
   name: 'DiffControlNetLoader',
@@ -11,4 +14,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONTROL_NET' }],
+  // A file with a `difference` tensor is merged onto this model's UNet weights; any other loads as is.
+  run: ({ model, control_net_name }, ctx) => [
+    loadControlNetModel(ctx.services.folders.resolveModel('controlnet', control_net_name), { cacheDir: cacheDirOf(ctx.services), model: asSdModel(model), warn: (m) => ctx.warn(m) }),
+  ],
 });

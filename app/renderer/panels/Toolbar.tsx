@@ -3,7 +3,7 @@ import { useStore, type Run } from './use-store.ts';
 
 const PANEL_LABELS = { queue: 'History', gallery: 'Gallery', models: 'Models', settings: 'Settings' } as const;
 
-export function Toolbar({ store, run, examples }: { store: AppStore; run: Run; examples: { name: string; file: string }[] }) {
+export function Toolbar({ store, run, examples }: { store: AppStore; run: Run; examples: { name: string; file: string; description?: string }[] }) {
   const name = useStore(store, (s) => s.workflowName);
   const dirty = useStore(store, (s) => s.dirty);
   const remaining = useStore(store, (s) => s.queueRemaining);
@@ -31,7 +31,7 @@ export function Toolbar({ store, run, examples }: { store: AppStore; run: Run; e
         <option value="">Examples…</option>
         <option value="default">Default txt2img</option>
         {examples.map((x) => (
-          <option key={x.file} value={x.file}>
+          <option key={x.file} value={x.file} title={x.description}>
             {x.name}
           </option>
         ))}

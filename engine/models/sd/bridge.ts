@@ -8,8 +8,10 @@ import type { ModelService } from '../../runtime/service.ts';
 import type { CondEntry, ModelFn } from '../../sampling/cfg.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { concatChannels, denoiseBatch, scaleInput } from '../unet/apply.ts';
+import { controlStage } from '../controlnet/apply.ts';
 import type { SdModel, UNetCall, UNetRunner } from './model.ts';
 import { runUNet } from './unet-runner.ts';
+import { fluxModelFnFor } from '../flux-sd/runner.ts';
 
 /** Stacks row b of each tensor (leading dim repeats when shorter than the latent batch) into one batch. */
 function gather(rows: readonly CondEntry[], pick: (e: CondEntry) => Tensor, B: number): Tensor {
@@ -46,10 +48,14 @@ function concatRows(rows: readonly CondEntry[], B: number, h: number, w: number)
 }
 
 export function modelFnFor(model: SdModel, service: ModelService, latentShape: readonly number[]): ModelFn {
+  // A FLUX MODEL is an SdModel of family 'flux': its DiT takes other inputs than a UNet (engine/models/flux-sd).
+  if (model.family === 'flux') return fluxModelFnFor(model, service, latentShape);
   const B = latentShape[0]!;
   const ms = model.modelSampling;
   const base: UNetRunner = (call) => runUNet(service, call);
-  const run = model.wrappers.reduceRight<UNetRunner>((next, wrap) => (call) => wrap(call, next), base);
+  // ControlNet rides on the conditioning (ComfyUI's `control` option), not on the MODEL, so its stage is
+  // added here for every model, outermost: the model's own wrappers already see `call.control`.
+  const run = [controlStage(service), ...model.wrappers].reduceRight<UNetRunner>((next, wrap) => (call) => wrap(call, next), base);
   return async (x, sigma, rows) => {
     const N = x.shape[0]!;
     const [, , h, w] = x.shape as [number, number, number, number];

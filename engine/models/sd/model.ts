@@ -10,7 +10,7 @@ import { SafetensorsFile } from '../../io/safetensors.ts';
 import type { DetectedModel, Family } from '../detect.ts';
 import type { HeadOptions } from '../unet/config.ts';
 import type { BuildUNetOptions } from '../unet/graph.ts';
-import { DiscreteModelSampling, type ModelSampling } from '../../sampling/model-sampling.ts';
+import { DiscreteModelSampling, FlowModelSampling, type ModelSampling } from '../../sampling/model-sampling.ts';
 import { LATENT_FORMATS, type LatentFormat } from '../../sampling/ksample.ts';
 import type { PreviewFamily } from '../../sampling/preview.ts';
 import type { CondEntry } from '../../sampling/cfg.ts';
@@ -74,10 +74,14 @@ export interface SdModelInit {
 }
 
 export function latentFormatOf(family: Family): LatentFormat {
+  // FLUX (engine/models/flux-sd): a 16-channel latent with ComfyUI's latent_formats.Flux scale and shift.
+  if (family === 'flux') return LATENT_FORMATS.flux;
   return family === 'sdxl' || family === 'sdxl_refiner' ? LATENT_FORMATS.sdxl : LATENT_FORMATS.sd1;
 }
 
 export function defaultModelSampling(d: DetectedModel): ModelSampling {
+  // FLUX: rectified flow; supported_models gives schnell shift 1.0, dev (and Fill) the ModelSamplingFlux default 1.15.
+  if (d.family === 'flux') return new FlowModelSampling(d.variant === 'schnell' ? 1.0 : 1.15);
   return new DiscreteModelSampling({ prediction: d.prediction === 'v' ? 'v_prediction' : 'eps' });
 }
 
@@ -103,16 +107,18 @@ export class SdModel {
   }
 
   get previewFamily(): PreviewFamily {
+    if (this.family === 'flux') return 'flux';
     return this.family === 'sdxl' || this.family === 'sdxl_refiner' ? 'sdxl' : 'sd1';
   }
 
   get inChannels(): number {
-    return this.detected.unet?.inChannels ?? 4;
+    // FLUX has no UNet config; its DiT's latent channels come from the flux config (16, 96 for Fill).
+    return this.detected.unet?.inChannels ?? this.detected.flux?.inChannels ?? 4;
   }
 
   /** Latent channels the model samples (an inpaint UNet takes 9, of which 4 are the latent). */
   get latentChannels(): number {
-    return this.detected.unet?.outChannels ?? 4;
+    return this.detected.unet?.outChannels ?? (this.detected.flux ? 16 : 4);
   }
 
   /** Identifies the session: the same file with other weight patches is another graph. */

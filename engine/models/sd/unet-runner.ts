@@ -18,6 +18,21 @@ interface Loaded {
   admInChannels: number;
 }
 
+/**
+ * Extra graph inputs a wrapper adds to one call (IP-Adapter image tokens and per-layer weights), by input
+ * name. Carried beside UNetCall so model.ts stays untouched; other wrappers' `{...call}` spreads keep it.
+ */
+export interface UNetCallFeeds {
+  feeds?: Record<string, Tensor>;
+}
+
+/** `call` plus `feeds` (merged over any a previous wrapper added). */
+export function withFeeds(call: UNetCall, feeds: Record<string, Tensor>): UNetCall {
+  const prev = (call as UNetCall & UNetCallFeeds).feeds;
+  const c: UNetCall & UNetCallFeeds = { ...call, feeds: { ...prev, ...feeds } };
+  return c;
+}
+
 const loaded = new WeakMap<ModelService, Map<string, Promise<Loaded>>>();
 
 function buildOptions(model: SdModel, withControl: boolean): BuildUNetOptions {
@@ -83,7 +98,15 @@ export async function runUNet(service: ModelService, call: UNetCall): Promise<Te
     if (!call.y) throw new WeftError('this model needs pooled text conditioning (SDXL "y"): encode the prompt with this model\'s CLIP', { input: 'positive' });
     feeds.y = wire(call.y);
   }
-  if (call.control) call.control.forEach((t, i) => (feeds[s.controlInputs[i]!] = wire(t)));
+  if (call.control) {
+    // Residuals of a ControlNet made for another UNet layout would otherwise fail inside ORT without a name.
+    if (call.control.length !== s.controlInputs.length) {
+      throw new WeftError(`the ControlNet gives ${call.control.length} residuals but this model's UNet takes ${s.controlInputs.length}; the ControlNet was made for another model family`, { input: 'control_net' });
+    }
+    call.control.forEach((t, i) => (feeds[s.controlInputs[i]!] = wire(t)));
+  }
+  // Graph inputs of build hooks (absent for plain models, so their feeds are exactly as before).
+  for (const [name, t] of Object.entries((call as UNetCall & UNetCallFeeds).feeds ?? {})) feeds[name] = wire(t);
   const out = (await s.handle.run(feeds)).out;
   if (!out) throw new WeftError('the UNet session returned no "out" tensor');
   return { shape: out.dims, data: out.data as Float32Array };

@@ -53,8 +53,11 @@ test('the default graph, set up through its widgets, runs on a tiny checkpoint w
         lastPreview = s.preview;
         const rec: { node: string | null; size?: number[] } = { node: s.progress.node };
         w.__seen.previews.push(rec);
-        // Decode it now: the controller revokes a preview's URL once the next one arrives.
-        fetch(s.preview).then((r) => r.blob()).then((b) => createImageBitmap(b)).then((bm) => (rec.size = [bm.width, bm.height]), () => {});
+        // Decode it now, as an <img> like the node draws it (the CSP allows blob: images, not fetches);
+        // the controller revokes a preview's URL once the next one arrives.
+        const img = new Image();
+        img.src = s.preview;
+        img.decode().then(() => (rec.size = [img.naturalWidth, img.naturalHeight]), (e) => ((rec as any).error = String(e)));
       }
     });
     const bar = document.querySelector('[data-testid=global-progress]') as HTMLElement;
@@ -91,6 +94,10 @@ test('the default graph, set up through its widgets, runs on a tiny checkpoint w
   assert.ok(seen.previews.every((p: { node: string | null }) => p.node === '3'), JSON.stringify(seen.previews));
   // SD1 latents are 1/8 of the image: a 64×64 run previews at 8×8 (Latent2RGB, no upscaling).
   assert.ok(seen.previews.some((p: { size?: number[] }) => p.size?.[0] === 8 && p.size?.[1] === 8), JSON.stringify(seen.previews));
+
+  await page.evaluate(() => (window as any).__weft.editor.fitView());
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: join(ARTIFACTS, 'txt2img-result.png') });
 
   await page.getByRole('button', { name: 'History', exact: true }).click();
   await page.waitForSelector('.queue-panel .history li.success img');

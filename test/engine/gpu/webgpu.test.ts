@@ -136,12 +136,12 @@ test('tiny VAE decode on webgpu (fp16 weights file): fp32 within 1e-4·max of th
 const conf = resolve(import.meta.dirname, '../../../../shared/conformance');
 const confSkip = skip || (existsSync(join(conf, 'cases.json')) ? false : `${conf} not found (golden cases live outside the repo)`);
 
-test('conformance on webgpu: clip_encoder_raw and vae_decode (fp32: case tolerance; fp16: clip_encoder_raw, fp16 tolerance)', { skip: confSkip }, async () => {
+test('conformance on webgpu: clip_encoder_raw and vae_decode (fp32: case tolerance; fp16: FP16_TOLERANCE)', { skip: confSkip }, async () => {
   const lines: string[] = [];
   const log = (l: string) => { lines.push(l); console.log(`# ${l}`); };
   const fp32 = await runGpuConformance(conf, { names: ['clip_encoder_raw', 'vae_decode'], log });
-  const fp16 = await runGpuConformance(conf, { names: ['clip_encoder_raw'], fp16: true, log });
+  const fp16 = await runGpuConformance(conf, { names: ['clip_encoder_raw', 'vae_decode'], fp16: true, log });
   assert.deepEqual(fp32.results.map((r) => [r.name, r.ok]), [['clip_encoder_raw', true], ['vae_decode', true]], lines.join('\n'));
-  assert.deepEqual(fp16.results.map((r) => [r.name, r.ok]), [['clip_encoder_raw', true]], lines.join('\n'));
+  assert.deepEqual(fp16.results.map((r) => [r.name, r.ok]), [['clip_encoder_raw', true], ['vae_decode', true]], lines.join('\n'));
   assert.ok(lines.some((l) => l.includes(`fp16 abs ${FP16_TOLERANCE.abs}`)), 'the fp16 tolerance is printed');
 });

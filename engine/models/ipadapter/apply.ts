@@ -1,0 +1,120 @@
+/**
+ * IPAdapterAdvanced as a MODEL patch (ComfyUI_IPAdapter_plus ipadapter_execute): encode the reference image
+ * with CLIP vision, project cond and uncond image tokens, and patch every attn2 layer. The graph part is a
+ * build patch (its key joins the session key); image tokens, weights and the start/end range reach the
+ * session per call through a wrapper, so changing them never rebuilds the UNet.
+ */
+import { WeftError } from '../../errors.ts';
+import type { ModelService } from '../../runtime/service.ts';
+import type { Tensor } from '../../tensor/tensor.ts';
+import type { CondEntry } from '../../sampling/cfg.ts';
+import type { ClipVisionModel } from '../clip-vision/model.ts';
+import { openUNetWeights, type SdModel } from '../sd/model.ts';
+import { withFeeds } from '../sd/unet-runner.ts';
+import { parseUNetConfig } from '../unet/config.ts';
+import { crossAttnSites } from '../unet/graph.ts';
+import type { CrossAttnSite } from '../unet/blocks.ts';
+import { asBuilderFile } from '../lora/bridge.ts';
+import type { IpAdapterModel } from './file.ts';
+import { projectImage } from './projection.ts';
+import { feedNames, ipAdapterHook, kWidths, moduleNumbers } from './attention.ts';
+import { scaledWeight, siteWeight, type EmbedsScaling, type WeightType } from './weights.ts';
+import { combineEmbeds, repeatToBatch, joinTokens, type CombineEmbeds } from './embeds.ts';
+
+export interface ImageTokens {
+  /** [1, T, C] for the cond rows of the batch. */
+  cond: Tensor;
+  /** [1, T, C] for the uncond rows. */
+  uncond: Tensor;
+}
+
+export interface EncodeOptions {
+  imageNegative?: Tensor;
+  combine?: CombineEmbeds;
+  models?: ModelService;
+}
+
+/**
+ * Cond / uncond image-prompt tokens of `image` [B, H, W, 3]. Uncond: zeros of the image embeds (plain), or the
+ * penultimate states of a black 224² image (plus, full); an image_negative replaces either.
+ */
+export async function encodeImageTokens(m: IpAdapterModel, cv: ClipVisionModel, image: Tensor, o: EncodeOptions = {}): Promise<ImageTokens> {
+  const pick = (r: Awaited<ReturnType<ClipVisionModel['encodeImage']>>): Tensor => (m.usesHiddenStates ? r.penultimate_hidden_states : r.image_embeds);
+  const cond = pick(await cv.encodeImage(image, 'center'));
+  let uncond: Tensor;
+  if (o.imageNegative) uncond = pick(await cv.encodeImage(o.imageNegative, 'center'));
+  else if (m.usesHiddenStates) uncond = pick(await cv.encodeImage({ shape: [1, cv.imageSize, cv.imageSize, 3], data: new Float32Array(cv.imageSize * cv.imageSize * 3) }, 'center'));
+  else uncond = { shape: cond.shape, data: new Float32Array(cond.data.length) };
+  uncond = repeatToBatch(uncond, cond.shape[0]!);
+  let c = cond;
+  const B = cond.shape[0]!;
+  if (o.combine && o.combine !== 'concat' && B > 1) {
+    c = combineEmbeds(cond, o.combine);
+    uncond = repeatToBatch(uncond, 1);
+  }
+  // 'concat' of several images: the reference's attention folds the image batch into the token axis.
+  return { cond: joinTokens(await projectImage(m, c, o.models)), uncond: joinTokens(await projectImage(m, uncond, o.models)) };
+}
+
+export interface ApplyOptions {
+  weight: number;
+  weightType?: WeightType;
+  startAt?: number;
+  endAt?: number;
+  embedsScaling?: EmbedsScaling;
+}
+
+/** ComfyUI's cond_or_uncond of a batch row: entries of the negative list carry `extra.cond_or_uncond = 1`. */
+export function isUncondRow(e: CondEntry): boolean {
+  return e.extra?.cond_or_uncond === 1;
+}
+
+interface SiteInfo { sites: CrossAttnSite[]; modules: number[]; widths: number[] }
+
+function siteInfo(model: SdModel, m: IpAdapterModel): SiteInfo {
+  const f = openUNetWeights(model.source);
+  try {
+    const sites = crossAttnSites(parseUNetConfig(asBuilderFile(f), { prefix: model.source.prefix, ...model.source.heads }));
+    const modules = moduleNumbers(m, sites);
+    return { sites, modules, widths: kWidths(m, modules) };
+  } finally {
+    f.close();
+  }
+}
+
+/** A clone of `model` with the adapter patched into every cross-attention layer. */
+export function applyIpAdapter(model: SdModel, m: IpAdapterModel, tokens: ImageTokens, o: ApplyOptions): SdModel {
+  const type = o.weightType ?? 'linear';
+  const scaling = o.embedsScaling ?? 'V only';
+  const info = siteInfo(model, m); // also checks the layer counts match before anything runs
+  const layers = new Set(info.sites.map((s) => s.transformerIndex)).size;
+  const weights = Float32Array.from(info.sites, (s, i) => scaledWeight(scaling, siteWeight(type, o.weight, s, layers), info.widths[i]!));
+  const ms = model.modelSampling;
+  const sigmaStart = ms.percentToSigma(o.startAt ?? 0);
+  const sigmaEnd = ms.percentToSigma(o.endAt ?? 1);
+  const [C, T] = [tokens.cond.shape[2]!, tokens.cond.shape[1]!];
+  if (C !== m.contextDim || tokens.uncond.shape[1] !== T) throw new WeftError(`${m.path}: image tokens [${tokens.cond.shape.join(', ')}] do not fit this adapter`, { input: 'ipadapter' });
+
+  const c = model.clone();
+  const id = `ipadapter${c.patches.filter((p) => p.kind === 'ipadapter').length}`;
+  const names = feedNames(id);
+  c.patches.push({
+    key: `${id}|${m.path}|${scaling}`, kind: 'ipadapter',
+    build: (b) => ({ ...b, crossAttention: [...(b.crossAttention ?? []), ipAdapterHook(m, id, scaling)] }),
+  });
+  const off = new Float32Array(weights.length);
+  c.wrappers.push((call, next) => {
+    // The reference tests the first row's sigma against the range (Attn2Replace).
+    const s = call.sigmas[0]!;
+    const active = s <= sigmaStart && s >= sigmaEnd;
+    const N = call.conds.length;
+    const per = T * C;
+    const data = new Float32Array(N * per);
+    call.conds.forEach((e, r) => data.set((isUncondRow(e) ? tokens.uncond : tokens.cond).data, r * per));
+    return next(withFeeds(call, {
+      [names.tokens]: { shape: [N, T, C], data },
+      [names.weight]: { shape: [weights.length], data: active ? weights : off },
+    }));
+  });
+  return c;
+}
