@@ -5,6 +5,8 @@
 import { runConformance } from './runner.ts';
 
 async function main(argv: string[]): Promise<number> {
+  // `--ep webgpu [--fp16]`: the model-call cases on the GPU graph variants (engine/conformance/gpu.ts).
+  if (argv.includes('--ep')) return (await import('./gpu.ts')).gpuMain(argv);
   let dir: string | undefined;
   const only: string[] = [];
   let handlersDir: string | undefined;

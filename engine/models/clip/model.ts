@@ -23,7 +23,8 @@ declare module '../../graph/sockets.ts' {
   }
 }
 
-export type ClipFamily = 'sd1' | 'sd2' | 'sdxl' | 'sdxl_refiner';
+/** 'flux': CLIP-L (pooled only) + T5-XXL, encoded by the FluxClip subclass in engine/models/flux-sd. */
+export type ClipFamily = 'sd1' | 'sd2' | 'sdxl' | 'sdxl_refiner' | 'flux';
 /** l: OpenAI CLIP-L, h: OpenCLIP ViT-H (SD2), g: OpenCLIP bigG (SDXL). */
 export type ClipRole = 'l' | 'h' | 'g';
 
@@ -59,6 +60,8 @@ const PRESET: Record<ClipFamily, Partial<Record<ClipRole, ClipOutputOptions>>> =
   sd2: { h: CLIP_PRESETS.sd2 },
   sdxl: { l: CLIP_PRESETS.sdxl_l, g: CLIP_PRESETS.sdxl_g },
   sdxl_refiner: { g: CLIP_PRESETS.sdxl_g },
+  // FLUX's clip_l: last layer, final LN, unprojected pooled (ComfyUI return_projected_pooled=False) = SD1's.
+  flux: { l: CLIP_PRESETS.sd1 },
 };
 const ROLE_ORDER: readonly ClipRole[] = ['l', 'h', 'g'];
 
@@ -278,9 +281,9 @@ export function asClipModel(v: unknown, input = 'clip'): ClipModel {
 
 const STANDALONE_PREFIXES = ['text_model', 'transformer.text_model', 'model', 'cond_stage_model.transformer.text_model', 'cond_stage_model.model'];
 
-interface StandaloneProbe { path: string; prefix: string; role: ClipRole; width: number }
+export interface StandaloneProbe { path: string; prefix: string; role: ClipRole; width: number }
 
-function probeStandalone(path: string, role: ClipRole | undefined): StandaloneProbe {
+export function probeStandalone(path: string, role: ClipRole | undefined): StandaloneProbe {
   let f = files.get(path);
   if (!f) { f = SafetensorsFile.open(path); files.set(path, f); }
   const prefix = STANDALONE_PREFIXES.find((p) => f.has(`${p}.embeddings.token_embedding.weight`) || f.has(`${p}.token_embedding.weight`));
@@ -291,7 +294,7 @@ function probeStandalone(path: string, role: ClipRole | undefined): StandalonePr
   return { path, prefix, role: role ?? detected, width: s.width };
 }
 
-function standaloneEncoder(x: StandaloneProbe, role: ClipRole, sessionOpts?: SessionOptions): Omit<ClipEncoderRef, 'preset'> {
+export function standaloneEncoder(x: StandaloneProbe, role: ClipRole, sessionOpts?: SessionOptions): Omit<ClipEncoderRef, 'preset'> {
   const f = files.get(x.path) ?? SafetensorsFile.open(x.path);
   files.set(x.path, f);
   const cfg = { ...configOverrides(f, 'text'), ...configOverrides(f, role === 'l' ? 'clip_l' : role === 'g' ? 'clip_g' : 'clip') };
