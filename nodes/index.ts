@@ -7,6 +7,7 @@ import { nodes as image } from './image/index.ts';
 import { nodes as imageops } from './imageops/index.ts';
 import { nodes as inpaint } from './inpaint/index.ts';
 import { nodes as interrogate } from './interrogate/index.ts';
+import { nodes as ipadapter } from './ipadapter/index.ts';
 import { nodes as latent } from './latent/index.ts';
 import { nodes as loaders } from './loaders/index.ts';
 import { nodes as lora } from './lora/index.ts';
@@ -19,7 +20,7 @@ import { nodes as upscale } from './upscale/index.ts';
 /** Every node type Weft declares, all families. */
 export const allNodes: NodeDef<any, any>[] = [
   ...loaders, ...lora, ...conditioning, ...sampling, ...latent, ...inpaint, ...controlnet, ...upscale,
-  ...flux, ...mask, ...imageops, ...patches, ...image, ...primitives, ...interrogate,
+  ...flux, ...mask, ...imageops, ...patches, ...image, ...primitives, ...interrogate, ...ipadapter,
 ];
 
 export function createRegistry(): NodeRegistry {

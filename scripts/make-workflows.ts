@@ -19,6 +19,10 @@ export const MODELS = {
   esrgan: 'RealESRGAN_x4plus.pth',
   canny: 'control_v11p_sd15_canny_fp16.safetensors',
   clip: 'clip-vit-large-patch14.safetensors',
+  fluxSchnell: 'flux1-schnell.safetensors',
+  clipL: 'clip_l.safetensors',
+  t5xxl: 't5xxl_fp8_e4m3fn.safetensors',
+  fluxAe: 'ae.safetensors',
 };
 
 type L = [string, number];
@@ -156,6 +160,21 @@ specs.push(
       10: node('WeftShowText', { text: ['9', 0] }),
     }, '2', { text: ['9', 0] }),
     groups: { ...G, interrogate: ['8', '9', '10'] } },
+  { file: 'flux-schnell.json', title: 'FLUX schnell (4 steps)', technique: 'flux',
+    description: 'FLUX.1 schnell from its separate files: the diffusion model, clip_l + t5xxl (type flux), the 16-channel ae; 4 euler steps at cfg 1. Needs the T5 tokenizer in models/text_encoders/t5/.',
+    prompt: {
+      1: node('UNETLoader', { unet_name: MODELS.fluxSchnell, weight_dtype: 'default' }),
+      8: node('DualCLIPLoader', { clip_name1: MODELS.clipL, clip_name2: MODELS.t5xxl, type: 'flux' }),
+      9: node('VAELoader', { vae_name: MODELS.fluxAe }),
+      2: node('CLIPTextEncode', { text: POS, clip: ['8', 0] }, 'Prompt'),
+      // schnell is guidance-distilled: at cfg 1 the negative is never evaluated, an empty prompt fills the socket.
+      3: node('CLIPTextEncode', { text: '', clip: ['8', 0] }, 'Unused negative (cfg 1)'),
+      4: node('EmptySD3LatentImage', { width: 1024, height: 1024, batch_size: 1 }),
+      5: node('KSampler', { seed: 42, steps: 4, cfg: 1, sampler_name: 'euler', scheduler: 'simple', denoise: 1, model: ['1', 0], positive: ['2', 0], negative: ['3', 0], latent_image: ['4', 0] }),
+      6: node('VAEDecode', { samples: ['5', 0], vae: ['9', 0] }),
+      7: node('SaveImage', { filename_prefix: 'weft-flux', images: ['6', 0] }),
+    },
+    groups: { ...G, model: ['1', '8', '9'] } },
 );
 
 const COLORS = ['#3f789e', '#8A8', '#a1309b', '#b06634', '#88A', '#b58b2a'];

@@ -109,6 +109,7 @@ export class Controller {
     // Re-read rather than reuse `prev`: configure() normalizes some fields, and a spurious diff
     // would be recorded as a new edit and wipe the redo stack.
     this.last = this.editor.snapshot();
+    this.updateDemoBadge();
     this.persist();
   }
 
@@ -117,6 +118,7 @@ export class Controller {
     if (next === null) return;
     this.editor.restore(next);
     this.last = this.editor.snapshot();
+    this.updateDemoBadge();
     this.persist();
   }
 

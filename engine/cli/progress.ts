@@ -1,7 +1,7 @@
 import type { TypedEmitter } from '../execute/events.ts';
 import type { ExecutorEvents } from '../execute/events.ts';
 import type { ApiPrompt } from '../workflow/api.ts';
-import { upstreamIds } from '../validate/prompt.ts';
+import { upstreamClosure } from '../validate/prompt.ts';
 import type { CliIO } from './env.ts';
 
 /**
@@ -63,13 +63,5 @@ export function attachProgress(events: TypedEmitter<ExecutorEvents>, prompt: Api
 
 /** Nodes that will run: walking up from the outputs, stopping at cached ones (as the executor does). */
 function countToRun(prompt: ApiPrompt, outputs: readonly string[], cached: Set<string>): number {
-  const seen = new Set<string>();
-  const stack = [...outputs];
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (seen.has(id) || cached.has(id) || !(id in prompt)) continue;
-    seen.add(id);
-    stack.push(...upstreamIds(prompt, id));
-  }
-  return seen.size;
+  return upstreamClosure(prompt, outputs, (id) => cached.has(id)).size;
 }

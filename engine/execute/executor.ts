@@ -21,6 +21,8 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Ignore cached results and run every needed node (results are still stored). */
   force?: boolean;
+  /** ComfyUI's extra_data.preview_method: 'none' turns sampler previews off; anything else leaves them on. */
+  previewMethod?: string;
 }
 
 export type StatusMessage = [string, Record<string, unknown>];
@@ -109,7 +111,7 @@ export class Executor {
         if (signal.aborted) throw new InterruptedError();
         inputs = this.gatherInputs(p, prompt, values);
         emit('executing', { node: p.id, display_node: p.id, prompt_id: promptId });
-        const res = await this.runNode(p, inputs, prompt, promptId, opts.extraPngInfo, signal, emit);
+        const res = await this.runNode(p, inputs, prompt, promptId, opts.extraPngInfo, signal, emit, opts.previewMethod !== 'none');
         values.set(p.id, res);
         result.executed.push(p.id);
         if (!p.volatile) this.cache.set(p.sig, res);
@@ -177,6 +179,7 @@ export class Executor {
     extraPngInfo: Record<string, unknown> | undefined,
     signal: AbortSignal,
     emit: <K extends keyof ExecutorEvents>(type: K, data: ExecutorEvents[K]) => void,
+    previews: boolean,
   ): Promise<CachedResult> {
     const def = p.def;
     const ctx: NodeContext = {
@@ -187,9 +190,10 @@ export class Executor {
       services: this.services,
       prompt,
       extraPngInfo,
+      previews,
       progress(value: number, max: number, preview?: PreviewImage) {
         emit('progress', { value, max, prompt_id: promptId, node: p.id });
-        if (preview) emit('preview', { prompt_id: promptId, node: p.id, image: preview });
+        if (preview && previews) emit('preview', { prompt_id: promptId, node: p.id, image: preview });
         if (signal.aborted) throw new InterruptedError();
       },
       checkAbort() {

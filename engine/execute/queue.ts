@@ -1,29 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import type { UiOutput } from '../graph/context.ts';
 import { WeftError, errorMessage } from '../errors.ts';
 import type { ApiPrompt } from '../validate/prompt.ts';
 import { TypedEmitter, type ExecutorEvents } from './events.ts';
-import type { Executor, NodeMeta, RunResult, StatusMessage } from './executor.ts';
-import { parseWithBigInt, stringifyWithBigInt, writeFileAtomic } from './persist.ts';
+import type { Executor, RunResult } from './executor.ts';
+import { crashed, historyEntry, tuple, type HistoryEntry, type QueueItem, type QueueTuple } from './history.ts';
+import { loadQueue, restoreQueue, saveQueue } from './queue-file.ts';
 
-export interface QueueItem {
-  number: number;
-  prompt_id: string;
-  prompt: ApiPrompt;
-  extra_data: Record<string, unknown>;
-  outputs: string[];
-}
-
-/** ComfyUI's queue tuple: [number, prompt_id, prompt, extra_data, outputs_to_execute]. */
-export type QueueTuple = [number, string, ApiPrompt, Record<string, unknown>, string[]];
-
-export interface HistoryEntry {
-  prompt: QueueTuple;
-  outputs: Record<string, UiOutput>;
-  status: { status_str: 'success' | 'error'; completed: boolean; messages: StatusMessage[] };
-  meta: Record<string, NodeMeta>;
-}
+export type { HistoryEntry, QueueItem, QueueTuple } from './history.ts';
 
 export interface QueueEvents extends ExecutorEvents {
   status: { status: { exec_info: { queue_remaining: number } } };
@@ -53,14 +36,6 @@ export interface EnqueueOptions {
 
 /** Keys ComfyUI strips from every queue and history response; Weft never stores them. */
 const SENSITIVE = ['auth_token_comfy_org', 'api_key_comfy_org'];
-
-interface Saved {
-  version: 1;
-  counter: number;
-  pending: QueueItem[];
-  running: QueueItem | null;
-  history: [string, HistoryEntry][];
-}
 
 /** Prompts waiting and running, history of finished ones; one worker runs them one at a time. */
 export class PromptQueue {
@@ -222,8 +197,7 @@ export class PromptQueue {
   flush(): void {
     this.saveScheduled = false;
     if (!this.file) return;
-    const saved: Saved = { version: 1, counter: this.counter, pending: this.pendingItems, running: this.current?.item ?? null, history: [...this.hist.entries()] };
-    writeFileAtomic(this.file, stringifyWithBigInt(saved));
+    saveQueue(this.file, { version: 1, counter: this.counter, pending: this.pendingItems, running: this.current?.item ?? null, history: [...this.hist.entries()] });
   }
 
   private kick(): void {
@@ -245,6 +219,7 @@ export class PromptQueue {
             extraPngInfo: item.extra_data.extra_pnginfo as Record<string, unknown> | undefined,
             outputs: item.outputs.length ? item.outputs : undefined,
             signal: abort.signal,
+            previewMethod: typeof item.extra_data.preview_method === 'string' ? item.extra_data.preview_method : undefined,
           });
         } catch (e) {
           run = crashed(item.prompt_id, errorMessage(e));
@@ -259,12 +234,7 @@ export class PromptQueue {
   }
 
   private finish(item: QueueItem, run: RunResult): void {
-    const entry: HistoryEntry = {
-      prompt: tuple(item),
-      outputs: run.outputs,
-      status: { status_str: run.status === 'success' ? 'success' : 'error', completed: run.status === 'success', messages: run.messages },
-      meta: run.meta,
-    };
+    const entry = historyEntry(item, run);
     this.hist.set(item.prompt_id, entry);
     while (this.hist.size > this.maxHistory) this.hist.delete(this.hist.keys().next().value!);
     this.changed();
@@ -288,49 +258,12 @@ export class PromptQueue {
   }
 
   private restore(mode: 'fail' | 'requeue'): void {
-    let saved: Saved;
-    try {
-      saved = parseWithBigInt(fs.readFileSync(this.file!, 'utf8')) as Saved;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new WeftError(`cannot read the queue file ${this.file}: ${errorMessage(e)}`, { type: 'config_error', file: this.file });
-    }
-    this.counter = saved.counter ?? 0;
-    this.pendingItems = saved.pending ?? [];
-    for (const [id, e] of saved.history ?? []) this.hist.set(id, e);
-    const r = saved.running;
-    if (r) {
-      if (mode === 'requeue') {
-        this.pendingItems.push({ ...r, number: Math.min(r.number, ...this.pendingItems.map((i) => i.number)) - 1 });
-      } else {
-        this.hist.set(r.prompt_id, {
-          prompt: tuple(r),
-          outputs: {},
-          status: { status_str: 'error', completed: false, messages: crashed(r.prompt_id, 'Weft stopped while this prompt was running').messages },
-          meta: {},
-        });
-      }
-    }
+    const saved = loadQueue(this.file!);
+    if (!saved) return;
+    const restored = restoreQueue(saved, mode);
+    this.counter = restored.counter;
+    this.pendingItems = restored.pending;
+    for (const [id, e] of restored.history) this.hist.set(id, e);
     this.sortPending();
   }
-}
-
-function tuple(i: QueueItem): QueueTuple {
-  return [i.number, i.prompt_id, i.prompt, i.extra_data, i.outputs];
-}
-
-function crashed(promptId: string, message: string): RunResult {
-  const error = {
-    prompt_id: promptId,
-    node_id: '',
-    node_type: '',
-    executed: [],
-    exception_message: message,
-    exception_type: 'Error',
-    traceback: [],
-    current_inputs: {},
-    current_outputs: [],
-    timestamp: Date.now(),
-  };
-  return { status: 'error', outputs: {}, meta: {}, messages: [['execution_error', error as unknown as Record<string, unknown>]], executed: [], cached: [], error };
 }

@@ -34,6 +34,8 @@ export interface NodeContext {
   /** The API prompt and the extra PNG info (workflow) — ComfyUI's hidden PROMPT / EXTRA_PNGINFO. */
   readonly prompt: Record<string, unknown>;
   readonly extraPngInfo: Record<string, unknown> | undefined;
+  /** False when the prompt asked for no previews (preview_method "none"): nodes can skip making them. */
+  readonly previews?: boolean;
   /** Report progress (value of max); a preview image is optional. Throws if interrupted. */
   progress(value: number, max: number, preview?: PreviewImage): void;
   /** Throws InterruptedError when the run was interrupted. Samplers call this every step. */

@@ -6,93 +6,13 @@
  */
 import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { WeftError } from '../errors.ts';
+import { dtypeSize, isDtype, toBigInt64, toFloat32, type Dtype } from './dtypes.ts';
 
-export const DTYPES = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL', 'F8_E4M3', 'F8_E5M2'] as const;
-export type Dtype = (typeof DTYPES)[number];
-const SIZES: Record<Dtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 };
-
-export function isDtype(s: string): s is Dtype {
-  return Object.prototype.hasOwnProperty.call(SIZES, s);
-}
-
-export function dtypeSize(dtype: Dtype): number {
-  const n = SIZES[dtype];
-  if (n === undefined) throw new WeftError(`unknown dtype ${dtype as string}`);
-  return n;
-}
-
-const f32buf = new Float32Array(1);
-const u32buf = new Uint32Array(f32buf.buffer);
-
-export function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-export function bf16ToF32(b: number): number {
-  u32buf[0] = (b & 0xffff) << 16;
-  return f32buf[0]!;
-}
-
-/** Round-to-nearest-even float32 → IEEE half bits (overflow → ±Inf, NaN kept). */
-export function f32ToF16(v: number): number {
-  f32buf[0] = v;
-  const x = u32buf[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let r = mant >> shift;
-    const rest = mant & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (r & 1))) r++;
-    return sign | r;
-  }
-  let r = (e << 10) | (mant >> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (r & 1))) r++;
-  return sign | r;
-}
-
-/** Round-to-nearest-even float32 → bfloat16 bits. */
-export function f32ToBf16(v: number): number {
-  f32buf[0] = v;
-  const x = u32buf[0]!;
-  if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff)) return ((x >>> 16) | 0x40) & 0xffff;
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
-/** float8 e4m3fn: bias 7, no infinities, S.1111.111 is NaN. */
-export function f8e4m3ToF32(b: number): number {
-  const s = b & 0x80 ? -1 : 1;
-  const e = (b >> 3) & 0xf;
-  const m = b & 7;
-  if (e === 15 && m === 7) return NaN;
-  if (e === 0) return s * m * 2 ** -9;
-  return s * (1 + m / 8) * 2 ** (e - 7);
-}
-
-/** float8 e5m2: bias 15, IEEE-like with infinities and NaNs. */
-export function f8e5m2ToF32(b: number): number {
-  return f16ToF32((b & 0xff) << 8);
-}
-
-/** Converts a Float32Array to IEEE half bits. */
-export function float32ToFloat16Array(src: ArrayLike<number>): Uint16Array {
-  const out = new Uint16Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = f32ToF16(src[i]!);
-  return out;
-}
+// Dtypes and their conversions live in dtypes.ts; re-exported here, where callers have always found them.
+export {
+  DTYPES, bf16ToF32, dtypeSize, f16ToF32, f32ToBf16, f32ToF16, f8e4m3ToF32, f8e5m2ToF32, float32ToFloat16Array, isDtype, toBigInt64, toFloat32,
+  type Dtype,
+} from './dtypes.ts';
 
 export interface SafetensorsTensor {
   name: string;
@@ -201,19 +121,7 @@ export class SafetensorsFile {
 
   readBigInt64(name: string): BigInt64Array {
     const t = this.get(name);
-    const raw = this.readRaw(name);
-    const n = t.byteLength / dtypeSize(t.dtype);
-    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const out = new BigInt64Array(n);
-    switch (t.dtype) {
-      case 'I64': for (let i = 0; i < n; i++) out[i] = dv.getBigInt64(i * 8, true); break;
-      case 'I32': for (let i = 0; i < n; i++) out[i] = BigInt(dv.getInt32(i * 4, true)); break;
-      case 'I16': for (let i = 0; i < n; i++) out[i] = BigInt(dv.getInt16(i * 2, true)); break;
-      case 'I8': for (let i = 0; i < n; i++) out[i] = BigInt(dv.getInt8(i)); break;
-      case 'U8': case 'BOOL': for (let i = 0; i < n; i++) out[i] = BigInt(dv.getUint8(i)); break;
-      default: fail(this.path, `tensor "${name}" has dtype ${t.dtype}, not an integer type`, name);
-    }
-    return out;
+    return toBigInt64(this.readRaw(name), t.dtype, this.path, name);
   }
 
   close(): void {
@@ -222,29 +130,6 @@ export class SafetensorsFile {
       this.fd = null;
     }
   }
-}
-
-/** Converts raw little-endian bytes of any supported dtype to float32. */
-export function toFloat32(raw: Uint8Array, dtype: Dtype, path = '<buffer>', name = '?'): Float32Array {
-  const size = dtypeSize(dtype);
-  const n = raw.byteLength / size;
-  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const out = new Float32Array(n);
-  switch (dtype) {
-    case 'F32': for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true); break;
-    case 'F64': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, true); break;
-    case 'F16': for (let i = 0; i < n; i++) out[i] = f16ToF32(dv.getUint16(i * 2, true)); break;
-    case 'BF16': for (let i = 0; i < n; i++) out[i] = bf16ToF32(dv.getUint16(i * 2, true)); break;
-    case 'F8_E4M3': for (let i = 0; i < n; i++) out[i] = f8e4m3ToF32(raw[i]!); break;
-    case 'F8_E5M2': for (let i = 0; i < n; i++) out[i] = f8e5m2ToF32(raw[i]!); break;
-    case 'I64': for (let i = 0; i < n; i++) out[i] = Number(dv.getBigInt64(i * 8, true)); break;
-    case 'I32': for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * 4, true); break;
-    case 'I16': for (let i = 0; i < n; i++) out[i] = dv.getInt16(i * 2, true); break;
-    case 'I8': for (let i = 0; i < n; i++) out[i] = dv.getInt8(i); break;
-    case 'U8': case 'BOOL': for (let i = 0; i < n; i++) out[i] = raw[i]!; break;
-    default: fail(path, `tensor "${name}": cannot convert dtype ${dtype as string} to float32`, name);
-  }
-  return out;
 }
 
 function parseHeader(path: string, text: string, dataLen: number, dataStart: number): { tensors: Map<string, SafetensorsTensor>; metadata: Record<string, string> } {

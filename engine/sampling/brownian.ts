@@ -1,11 +1,16 @@
 /**
- * Brownian noise for the SDE samplers: a Brownian path over [sigma_min, sigma_max] sampled lazily at the
- * query points (a new point between two known ones comes from the Brownian bridge), so overlapping
- * increments are correlated as they must be and a seed gives the same path for the same queries.
- * Not bit-identical to torchsde's BrownianTree (which derives per-interval seeds differently).
+ * Brownian noise for the SDE samplers (dpmpp_sde, dpmpp_2m_sde, dpmpp_3m_sde). The default source is the
+ * port of torchsde's BrownianTree (./torchsde/), which reproduces ComfyUI's draws for a seed to float32
+ * rounding. BrownianPath below is Weft's earlier statistically equivalent path (a lazily bridged path over
+ * [sigma_min, sigma_max] from one generator); it is kept only as an opt-in source ('weft'), since it
+ * is not ComfyUI's noise.
  */
 import { TorchGenerator } from './rng.ts';
+import { torchsdeNoiseSampler } from './torchsde/brownian-tree.ts';
 import type { NoiseSampler } from './types.ts';
+
+/** Where SDE noise comes from: 'torchsde' = ComfyUI's exact noise; 'weft' = the older approximate path. */
+export type BrownianSource = 'torchsde' | 'weft';
 
 export class BrownianPath {
   private readonly ts: number[] = [];
@@ -51,14 +56,18 @@ export class BrownianPath {
   }
 }
 
-/** The SDE noise sampler for a schedule: range from the smallest positive sigma to the largest. */
-export function brownianNoiseSampler(size: number, sigmas: Float32Array, seed: bigint | number): NoiseSampler {
+/**
+ * The SDE noise sampler for a schedule, over ComfyUI's range: the smallest positive sigma to the largest
+ * (sigmas[sigmas > 0].min(), sigmas.max()).
+ */
+export function brownianNoiseSampler(size: number, sigmas: Float32Array, seed: bigint | number, source: BrownianSource = 'torchsde'): NoiseSampler {
   let min = Infinity;
   let max = 0;
   for (const s of sigmas) {
     if (s > 0 && s < min) min = s;
     if (s > max) max = s;
   }
+  if (source === 'torchsde') return torchsdeNoiseSampler(size, min, max, seed);
   const path = new BrownianPath(size, min, max, seed);
   return (sigma, sigmaNext) => path.increment(sigma, sigmaNext);
 }

@@ -67,6 +67,22 @@ export function findCycles(prompt: ApiPrompt, ids: Iterable<string>): string[][]
   return cycles;
 }
 
+/**
+ * Every node reachable upstream from `starts` (themselves included), skipping ids not in the prompt and
+ * not walking past those `stop` rejects. Iterative, like findCycles.
+ */
+export function upstreamClosure(prompt: ApiPrompt, starts: readonly string[], stop?: (id: string) => boolean): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...starts];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id) || stop?.(id) || !(id in prompt)) continue;
+    seen.add(id);
+    stack.push(...upstreamIds(prompt, id));
+  }
+  return seen;
+}
+
 export function upstreamIds(prompt: ApiPrompt, id: string): string[] {
   const out: string[] = [];
   const inputs = prompt[id]?.inputs;

@@ -1,5 +1,7 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asFluxClip } from '../../engine/models/flux-sd/clip.ts';
 
+/** clip_l text → pooled_output, t5xxl text → the T5 conditioning, guidance stored for the dev model. */
 export default defineNode({
   name: 'CLIPTextEncodeFlux',
   category: 'advanced/conditioning/flux',
@@ -12,4 +14,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run: async ({ clip, clip_l, t5xxl, guidance }, ctx) => [await asFluxClip(clip).encodeFlux(clip_l, t5xxl, guidance, { warn: (m) => ctx.warn(m) })],
 });

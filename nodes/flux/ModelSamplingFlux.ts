@@ -1,5 +1,8 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { withFluxShift } from '../../engine/models/flux-sd/model.ts';
+import { asSdModel } from '../../engine/models/sd/model.ts';
 
+/** A copy of the model whose flow sampling uses the shift for width×height (see fluxShift). */
 export default defineNode({
   name: 'ModelSamplingFlux',
   category: 'advanced/model',
@@ -13,4 +16,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MODEL' }],
+  run: ({ model, max_shift, base_shift, width, height }) => [withFluxShift(asSdModel(model), max_shift, base_shift, width, height)],
 });

@@ -1,5 +1,6 @@
+import { WeftError } from '../../engine/errors.ts';
 import { defineNode } from '../../engine/graph/node.ts';
-import type { WeightType } from '../../engine/models/ipadapter/index.ts';
+import { asIpAdapter, type WeightType } from '../../engine/models/ipadapter/index.ts';
 import { runIpAdapter } from './run.ts';
 
 /** The simple node's three presets, mapped as the reference maps them onto the advanced weight types. */
@@ -26,5 +27,10 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MODEL' }],
-  run: async ({ weight_type, ...rest }, ctx) => [await runIpAdapter({ ...rest, weight_type: toAdvanced(weight_type) }, ctx)],
+  run: async ({ weight_type, ...rest }, ctx) => {
+    if (!asIpAdapter(rest.ipadapter).clipVision) {
+      throw new WeftError('CLIPVision model not present in the pipeline. Please load the models with the IPAdapterUnifiedLoader node.', { input: 'ipadapter' });
+    }
+    return [await runIpAdapter({ ...rest, weight_type: toAdvanced(weight_type) }, ctx)];
+  },
 });

@@ -14,11 +14,12 @@ export interface IpAdapterNodeInputs {
   ipadapter: unknown;
   image: Tensor;
   weight: number;
-  weight_type: WeightType;
-  combine_embeds?: CombineEmbeds;
+  /** Combo values: validation has checked them against the node's lists. */
+  weight_type: string;
+  combine_embeds?: string;
   start_at: number;
   end_at: number;
-  embeds_scaling?: EmbedsScaling;
+  embeds_scaling?: string;
   image_negative?: Tensor;
   attn_mask?: Tensor;
   clip_vision?: unknown;
@@ -31,6 +32,6 @@ export async function runIpAdapter(i: IpAdapterNodeInputs, ctx: NodeContext): Pr
   if (!cv) throw new WeftError('Missing CLIPVision model: connect a CLIP vision loader to clip_vision', { input: 'clip_vision' });
   // The per-layer token masks need resizing per UNet level in the graph; refuse rather than ignore them.
   if (i.attn_mask) throw new WeftError('attn_mask is not supported yet by Weft\'s IPAdapter; disconnect it', { input: 'attn_mask' });
-  const tokens = await encodeImageTokens(ip.model, asClipVision(cv), i.image, { imageNegative: i.image_negative, combine: i.combine_embeds ?? 'concat', models: ctx.services.models });
-  return applyIpAdapter(model, ip.model, tokens, { weight: i.weight, weightType: i.weight_type, startAt: i.start_at, endAt: i.end_at, embedsScaling: i.embeds_scaling });
+  const tokens = await encodeImageTokens(ip.model, asClipVision(cv), i.image, { imageNegative: i.image_negative, combine: (i.combine_embeds ?? 'concat') as CombineEmbeds, models: ctx.services.models });
+  return applyIpAdapter(model, ip.model, tokens, { weight: i.weight, weightType: i.weight_type as WeightType, startAt: i.start_at, endAt: i.end_at, embedsScaling: i.embeds_scaling as EmbedsScaling | undefined });
 }

@@ -3,6 +3,7 @@ import { safetensorsPathFor } from '../../engine/io/model-file.ts';
 import { EmbeddingLibrary } from '../../engine/models/clip/embeddings.ts';
 import { ClipModel } from '../../engine/models/clip/model.ts';
 import { cacheDirOf } from '../../engine/models/sd/services.ts';
+import { isT5File, refuseLoneT5 } from '../../engine/models/flux-sd/load.ts';
 
 export default defineNode({
   name: 'CLIPLoader',
@@ -21,6 +22,8 @@ export default defineNode({
   run: ({ clip_name, type }, ctx) => {
     const { folders } = ctx.services;
     const file = safetensorsPathFor(folders.resolveModel('text_encoders', clip_name), cacheDirOf(ctx.services));
+    // A T5 alone is ComfyUI's SD3 / PixArt / Chroma text encoder: say so instead of failing as "not a CLIP".
+    if (isT5File(file)) refuseLoneT5(clip_name, type);
     return [ClipModel.fromTextEncoders([file], type, { embeddings: new EmbeddingLibrary(folders) })];
   },
 });

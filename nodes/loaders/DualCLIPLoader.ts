@@ -3,6 +3,7 @@ import { safetensorsPathFor } from '../../engine/io/model-file.ts';
 import { EmbeddingLibrary } from '../../engine/models/clip/embeddings.ts';
 import { ClipModel } from '../../engine/models/clip/model.ts';
 import { cacheDirOf } from '../../engine/models/sd/services.ts';
+import { loadFluxClip } from '../../engine/models/flux-sd/load.ts';
 
 export default defineNode({
   name: 'DualCLIPLoader',
@@ -21,6 +22,9 @@ export default defineNode({
   run: ({ clip_name1, clip_name2, type }, ctx) => {
     const { folders } = ctx.services;
     const files = [clip_name1, clip_name2].map((n) => safetensorsPathFor(folders.resolveModel('text_encoders', n), cacheDirOf(ctx.services)));
-    return [ClipModel.fromTextEncoders(files, type, { embeddings: new EmbeddingLibrary(folders) })];
+    const embeddings = new EmbeddingLibrary(folders);
+    // flux: clip_l + t5xxl in either order; the T5 tokenizer is looked up in the model folders on first encode.
+    if (type === 'flux') return [loadFluxClip(files, { folders, embeddings })];
+    return [ClipModel.fromTextEncoders(files, type, { embeddings })];
   },
 });

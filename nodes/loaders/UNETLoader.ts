@@ -1,5 +1,6 @@
 import { defineNode } from '../../engine/graph/node.ts';
 import { cacheDirOf, loadDiffusionModel } from '../../engine/models/sd/index.ts';
+import { withWeightDtype } from '../../engine/models/flux-sd/model.ts';
 
 export default defineNode({
   name: 'UNETLoader',
@@ -12,6 +13,10 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MODEL' }],
-  // fp8 storage types only save GPU memory in PyTorch; weights run at their file precision here.
-  run: ({ unet_name }, ctx) => [loadDiffusionModel(ctx.services.folders.resolveModel('diffusion_models', unet_name), { cacheDir: cacheDirOf(ctx.services) })],
+  // fp8 storage types only save memory in PyTorch: a FLUX model maps them to the 8-bit weight-only path
+  // (MatMulNBits over a cached side file); SD UNets run at their file precision.
+  run: ({ unet_name, weight_dtype }, ctx) => {
+    const cacheDir = cacheDirOf(ctx.services);
+    return [withWeightDtype(loadDiffusionModel(ctx.services.folders.resolveModel('diffusion_models', unet_name), { cacheDir }), weight_dtype, cacheDir)];
+  },
 });

@@ -32,7 +32,7 @@ test('start.mjs --browser prints the URL, serves the editor, and exits 0 on SIGI
         if (m) (clearTimeout(timer), res(m[1]!));
       };
       child.stdout.on('data', check);
-      child.on('exit', () => rej(new Error(`exited before printing the URL:\n${out}`)));
+      child.on('exit', () => (clearTimeout(timer), rej(new Error(`exited before printing the URL:\n${out}`))));
     });
     const res = await fetch(url);
     assert.equal(res.status, 200);

@@ -1,8 +1,8 @@
 /**
  * KSampler trajectories on the tiny UNets: sample_*, img2img_*, inpaint_masked_*, sdxl_sample_*,
  * sd2v_sample_*. Everything runs through ksample(): noise from the seed, our schedules and sampler math,
- * CFG batching, the noise mask. Only the SDE samplers' Brownian draws come from aux.noise_draws (our
- * Brownian path is not torchsde's), and the note says so.
+ * CFG batching, the noise mask. SDE samplers draw from the port of torchsde's BrownianTree (seeded like
+ * ComfyUI); the note names that source and how far its draws are from the recorded aux.noise_draws.
  */
 import type { CaseHandler, CaseTensor, ConformanceCase } from '../types.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
@@ -11,6 +11,8 @@ import { DiscreteModelSampling } from '../../sampling/model-sampling.ts';
 import { SDE_SAMPLERS } from '../../sampling/samplers/index.ts';
 import type { CondEntry, ModelFn } from '../../sampling/cfg.ts';
 import { prepareNoise } from '../../sampling/rng.ts';
+import { brownianNoiseSampler } from '../../sampling/brownian.ts';
+import { ksamplerSigmas } from '../../sampling/schedulers.ts';
 import { unetFor } from './unet.ts';
 import { applyModel } from '../../models/unet/apply.ts';
 
@@ -60,15 +62,23 @@ export const handler: CaseHandler = {
 
     let note = 'noise: seed';
     let sde: ((a: number, b: number) => Float32Array) | undefined;
+    let drawErr = 0;
+    let drawCount = 0;
     if (SDE_SAMPLERS.has(p.sampler)) {
-      const draws = get(m, c, 'noise_draws');
+      // The same schedule ksample will build, so the tree spans ComfyUI's [sigma_min, sigma_max].
+      const sigmas = ksamplerSigmas(ms, p.scheduler, p.sampler, p.steps, p.denoise ?? 1);
+      const port = brownianNoiseSampler(latent.data.length, sigmas, seed, 'torchsde');
+      const draws = c.aux?.noise_draws ? get(m, c, 'noise_draws').data : null;
       const per = latent.data.length;
-      let k = 0;
-      sde = () => {
-        if ((k + 1) * per > draws.data.length) throw new Error('more SDE draws than recorded');
-        return draws.data.subarray(per * k, per * ++k);
+      // Diagnostic only: the recorded draws are compared with, never fed to, the sampler.
+      sde = (a, b) => {
+        const w = port(a, b);
+        if (draws && (drawCount + 1) * per <= draws.length) {
+          for (let i = 0; i < per; i++) drawErr = Math.max(drawErr, Math.abs(w[i]! - draws[drawCount * per + i]!));
+        }
+        drawCount++;
+        return w;
       };
-      note = 'noise: seed + recorded Brownian draws (aux.noise_draws)';
     }
     const res = await ksample({
       model, modelSampling: ms, latentFormat: sdxl ? LATENT_FORMATS.sdxl : LATENT_FORMATS.sd1,
@@ -77,6 +87,7 @@ export const handler: CaseHandler = {
       sampler: p.sampler, scheduler: p.scheduler, steps: p.steps, denoise: p.denoise,
       sdeNoiseSampler: sde,
     });
+    if (sde) note = `noise: torchsde BrownianTree, initial noise from seed (${drawCount} draws, max |Δ| vs aux.noise_draws ${drawErr.toExponential(2)})`;
     return { got: { samples: res.samples.data }, note };
   },
 };

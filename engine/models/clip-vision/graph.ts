@@ -5,12 +5,12 @@
  * IP-Adapter Plus reads), `pooled` (post-LN CLS) and `image_embeds` (projected pooled; = pooled when the
  * file has no projection).
  */
-import type { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import { GraphBuilder, type Ep } from '../../onnx/index.ts';
 import { activation, attention, layerNorm, linear, linearKeys, matmulWeight } from '../layers/index.ts';
 import { visionKeys, visionLayerKeys, type ClipVisionSpec } from './spec.ts';
 
-export function buildClipVisionGraph(file: SafetensorsFile, spec: ClipVisionSpec, opts: { ep?: Ep } = {}): GraphBuilder {
+export function buildClipVisionGraph(file: WeightSource, spec: ClipVisionSpec, opts: { ep?: Ep } = {}): GraphBuilder {
   const g = new GraphBuilder({ name: `clip_vision:${file.path}`, ep: opts.ep });
   const C = spec.width;
   const k = visionKeys(spec);
@@ -47,7 +47,7 @@ export function buildClipVisionGraph(file: SafetensorsFile, spec: ClipVisionSpec
 }
 
 /** Pre-LN block without mask: x + attn(ln1(x)), then + mlp(ln2(·)). */
-function encoderLayer(g: GraphBuilder, file: SafetensorsFile, spec: ClipVisionSpec, i: number, x: string): string {
+function encoderLayer(g: GraphBuilder, file: WeightSource, spec: ClipVisionSpec, i: number, x: string): string {
   const k = visionLayerKeys(spec, i);
   const C = spec.width;
   const h = layerNorm(g, file, k.ln1, x);

@@ -4,28 +4,14 @@
  * file (both towers + projections + logit_scale).
  */
 import { writeSafetensors, type TensorToWrite } from '../../io/safetensors.ts';
-import { tinyHfClip } from '../clip/synthetic.ts';
+import { f32, hfToOpenClipResblocks, rng, tinyHfClip, tinyHfEncoderLayers } from '../clip/synthetic.ts';
 
 export interface TinyVisionConfig { width: number; layers: number; patch?: number; imageSize?: number; projection?: number; seed?: number }
-
-function rng(seed: number): (scale: number, n: number) => Float32Array {
-  let s = seed >>> 0;
-  return (scale, n) => {
-    const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      a[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-    }
-    return a;
-  };
-}
-
-const f32 = (shape: number[], data: Float32Array): TensorToWrite => ({ dtype: 'F32', shape, data });
 
 /** transformers CLIPVisionModelWithProjection keys (`vision_model.*`, `visual_projection.weight`). */
 export function tinyHfVision(c: TinyVisionConfig): Record<string, TensorToWrite> {
   const r = rng(c.seed ?? 7);
-  const C = c.width, P = c.patch ?? 4, S = c.imageSize ?? 16, M = 4 * C;
+  const C = c.width, P = c.patch ?? 4, S = c.imageSize ?? 16;
   const N = (S / P) ** 2 + 1;
   const v = 'vision_model';
   const t: Record<string, TensorToWrite> = {
@@ -35,21 +21,7 @@ export function tinyHfVision(c: TinyVisionConfig): Record<string, TensorToWrite>
     [`${v}.pre_layrnorm.weight`]: f32([C], r(0.2, C).map((x) => 1 + x)),
     [`${v}.pre_layrnorm.bias`]: f32([C], r(0.1, C)),
   };
-  for (let i = 0; i < c.layers; i++) {
-    const p = `${v}.encoder.layers.${i}`;
-    for (const n of ['layer_norm1', 'layer_norm2']) {
-      t[`${p}.${n}.weight`] = f32([C], r(0.2, C).map((x) => 1 + x));
-      t[`${p}.${n}.bias`] = f32([C], r(0.1, C));
-    }
-    for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
-      t[`${p}.self_attn.${n}.weight`] = f32([C, C], r(1 / Math.sqrt(C), C * C));
-      t[`${p}.self_attn.${n}.bias`] = f32([C], r(0.1, C));
-    }
-    t[`${p}.mlp.fc1.weight`] = f32([M, C], r(1 / Math.sqrt(C), M * C));
-    t[`${p}.mlp.fc1.bias`] = f32([M], r(0.1, M));
-    t[`${p}.mlp.fc2.weight`] = f32([C, M], r(1 / Math.sqrt(M), M * C));
-    t[`${p}.mlp.fc2.bias`] = f32([C], r(0.1, C));
-  }
+  tinyHfEncoderLayers(t, `${v}.encoder.layers`, C, c.layers, r);
   t[`${v}.post_layernorm.weight`] = f32([C], r(0.2, C).map((x) => 1 + x));
   t[`${v}.post_layernorm.bias`] = f32([C], r(0.1, C));
   if (c.projection) t['visual_projection.weight'] = f32([c.projection, C], r(1 / Math.sqrt(C), c.projection * C));
@@ -70,22 +42,7 @@ export function hfToOpenClipVision(hf: Record<string, TensorToWrite>, layers: nu
     [`${v}.ln_post.weight`]: get('post_layernorm.weight'),
     [`${v}.ln_post.bias`]: get('post_layernorm.bias'),
   };
-  for (let i = 0; i < layers; i++) {
-    const s = `encoder.layers.${i}`, p = `${v}.transformer.resblocks.${i}`;
-    const cat = (kind: 'weight' | 'bias') => {
-      const parts = ['q_proj', 'k_proj', 'v_proj'].map((n) => get(`${s}.self_attn.${n}.${kind}`).data as Float32Array);
-      const out = new Float32Array(parts.reduce((a, b) => a + b.length, 0));
-      let o = 0;
-      for (const x of parts) { out.set(x, o); o += x.length; }
-      return f32(kind === 'weight' ? [3 * C, C] : [3 * C], out);
-    };
-    t[`${p}.attn.in_proj_weight`] = cat('weight');
-    t[`${p}.attn.in_proj_bias`] = cat('bias');
-    for (const [a, b] of [['ln_1', 'layer_norm1'], ['ln_2', 'layer_norm2'], ['attn.out_proj', 'self_attn.out_proj'], ['mlp.c_fc', 'mlp.fc1'], ['mlp.c_proj', 'mlp.fc2']]) {
-      t[`${p}.${a}.weight`] = get(`${s}.${b}.weight`);
-      t[`${p}.${a}.bias`] = get(`${s}.${b}.bias`);
-    }
-  }
+  hfToOpenClipResblocks(t, get, `${v}.transformer.resblocks`, C, layers);
   const proj = hf['visual_projection.weight'];
   if (proj) {
     const [D] = proj.shape as [number];

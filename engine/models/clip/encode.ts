@@ -4,7 +4,7 @@
  * z = (z − z_empty)·w + z_empty with z_empty the encoding of [BOS, EOS, pad…], clip skip through `layer`.
  */
 import { WeftError } from '../../errors.ts';
-import type { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import { GraphSession, type EncoderSessionOptions } from '../../runtime/graph-session.ts';
 import { sinusoidalEmbedding } from '../layers/sinusoidal.ts';
 import { buildClipTextGraph, resolveLayer } from './graph.ts';
@@ -39,9 +39,9 @@ export class ClipTextEncoder {
    * `sessionOpts.models` runs the tower in that ModelService's workers (absent: the process default
    * service, else this thread; null: this thread). Results are the same bits either way.
    */
-  constructor(readonly file: SafetensorsFile, readonly spec: ClipSpec, private readonly sessionOpts: EncoderSessionOptions = {}) {}
+  constructor(readonly file: WeightSource, readonly spec: ClipSpec, private readonly sessionOpts: EncoderSessionOptions = {}) {}
 
-  static open(file: SafetensorsFile, prefix: string, overrides: ClipSpecOverrides = {}, sessionOpts: EncoderSessionOptions = {}): ClipTextEncoder {
+  static open(file: WeightSource, prefix: string, overrides: ClipSpecOverrides = {}, sessionOpts: EncoderSessionOptions = {}): ClipTextEncoder {
     return new ClipTextEncoder(file, clipSpec(file, prefix, overrides), sessionOpts);
   }
 

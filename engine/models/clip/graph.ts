@@ -10,7 +10,7 @@
  * final-LN'd last layer at the first EOS token, optionally projected; `hidden_<i>` for `debugLayers`.
  */
 import { WeftError } from '../../errors.ts';
-import type { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import { GraphBuilder, type Ep } from '../../onnx/index.ts';
 import { activation, attention, layerNorm, linear, linearKeys, matmulWeight } from '../layers/index.ts';
 import { embeddingKeys, layerKeys, type ClipSpec } from './spec.ts';
@@ -29,7 +29,7 @@ export function resolveLayer(spec: ClipSpec, layer: number): number {
   return i;
 }
 
-export function buildClipTextGraph(file: SafetensorsFile, spec: ClipSpec, opts: ClipGraphOptions = {}): GraphBuilder {
+export function buildClipTextGraph(file: WeightSource, spec: ClipSpec, opts: ClipGraphOptions = {}): GraphBuilder {
   const g = new GraphBuilder({ name: `clip_text:${spec.prefix}`, ep: opts.ep });
   const C = spec.width;
   const ids = g.input('input_ids', 'int64', ['batch', 'tokens']);
@@ -72,7 +72,7 @@ export function buildClipTextGraph(file: SafetensorsFile, spec: ClipSpec, opts: 
   return g;
 }
 
-function encoderLayer(g: GraphBuilder, file: SafetensorsFile, spec: ClipSpec, i: number, x: string): string {
+function encoderLayer(g: GraphBuilder, file: WeightSource, spec: ClipSpec, i: number, x: string): string {
   const k = layerKeys(spec, i);
   const C = spec.width;
   const h = layerNorm(g, file, k.ln1, x);

@@ -23,8 +23,9 @@ declare module '../../graph/sockets.ts' {
   }
 }
 
-/** 'flux': CLIP-L (pooled only) + T5-XXL, encoded by the FluxClip subclass in engine/models/flux-sd. */
-export type ClipFamily = 'sd1' | 'sd2' | 'sdxl' | 'sdxl_refiner' | 'flux';
+export type ClipFamily = 'sd1' | 'sd2' | 'sdxl' | 'sdxl_refiner';
+/** A CLIP object's family: the SD ones, or 'flux' (CLIP-L pooled + T5-XXL, the FluxClip subclass in engine/models/flux-sd). */
+export type ClipModelFamily = ClipFamily | 'flux';
 /** l: OpenAI CLIP-L, h: OpenCLIP ViT-H (SD2), g: OpenCLIP bigG (SDXL). */
 export type ClipRole = 'l' | 'h' | 'g';
 
@@ -55,7 +56,7 @@ export interface EncodeOptions {
 export interface SdxlSize { width: number; height: number; cropW: number; cropH: number; targetWidth: number; targetHeight: number }
 
 const EMBED_KEY: Record<ClipRole, EmbeddingKey> = { l: 'clip_l', g: 'clip_g', h: 'clip_h' };
-const PRESET: Record<ClipFamily, Partial<Record<ClipRole, ClipOutputOptions>>> = {
+const PRESET: Record<ClipModelFamily, Partial<Record<ClipRole, ClipOutputOptions>>> = {
   sd1: { l: CLIP_PRESETS.sd1 },
   sd2: { h: CLIP_PRESETS.sd2 },
   sdxl: { l: CLIP_PRESETS.sdxl_l, g: CLIP_PRESETS.sdxl_g },
@@ -117,7 +118,7 @@ export class ClipModel {
   patches: readonly ClipPatch[] = [];
   readonly tokenizer: CLIPTokenizer;
 
-  constructor(readonly family: ClipFamily, readonly encoders: Readonly<Partial<Record<ClipRole, ClipEncoderRef>>>, o: ClipOpenOptions = {}) {
+  constructor(readonly family: ClipModelFamily, readonly encoders: Readonly<Partial<Record<ClipRole, ClipEncoderRef>>>, o: ClipOpenOptions = {}) {
     this.embeddings = o.embeddings ?? null;
     this.tokenizer = o.tokenizer ?? CLIPTokenizer.default();
     for (const r of Object.keys(PRESET[family]) as ClipRole[]) {

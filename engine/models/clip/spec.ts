@@ -4,7 +4,7 @@
  * and OpenCLIP's (`…transformer.resblocks.N.attn.in_proj_weight`, SD2 and SDXL's clip_g).
  */
 import { WeftError } from '../../errors.ts';
-import type { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import type { Activation } from '../layers/index.ts';
 
 export type ClipLayout = 'hf' | 'openclip';
@@ -66,7 +66,7 @@ export function embeddingKeys(s: ClipSpec): { token: string; position: string; f
 
 export interface ClipSpecOverrides { heads?: number; activation?: Activation; bosId?: number; eosId?: number }
 
-export function clipSpec(file: SafetensorsFile, prefix: string, o: ClipSpecOverrides = {}): ClipSpec {
+export function clipSpec(file: WeightSource, prefix: string, o: ClipSpecOverrides = {}): ClipSpec {
   const layout: ClipLayout | null = file.has(`${prefix}.embeddings.token_embedding.weight`) ? 'hf' : file.has(`${prefix}.token_embedding.weight`) ? 'openclip' : null;
   if (!layout) throw new WeftError(`${file.path}: no CLIP text model under "${prefix}" (no token embedding)`, { file: file.path, input: prefix, type: 'model_load_error' });
   const base: ClipSpec = { prefix, layout, width: 0, layers: 0, heads: 0, vocab: 0, positions: 0, activation: 'gelu', bosId: o.bosId ?? 49406, eosId: o.eosId ?? 49407 };

@@ -3,7 +3,7 @@
  * [N, C, H·s, W·s] clamped to [0,1] (spandrel's descriptor call clamps; ComfyUI clamps again after tiling).
  * H and W are dynamic; pixel-unshuffled RRDBNets need multiples of the shuffle factor (model.ts pads).
  */
-import type { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import { GraphBuilder, type Ep } from '../../onnx/index.ts';
 import { conv2d } from '../layers/index.ts';
 import type { RrdbArch, SrvggArch, UpscalerArch } from './arch.ts';
@@ -32,7 +32,7 @@ function pixelUnshuffle(g: GraphBuilder, x: string, channels: number, r: number)
 }
 
 /** Residual dense block: five 3×3 convs over the growing concatenation, output x + 0.2·conv5. */
-function denseBlock(g: GraphBuilder, f: SafetensorsFile, a: RrdbArch, block: number, rdb: number, x: string): string {
+function denseBlock(g: GraphBuilder, f: WeightSource, a: RrdbArch, block: number, rdb: number, x: string): string {
   const feats = [x];
   const outs: string[] = [];
   for (let c = 1; c <= 4; c++) {
@@ -48,7 +48,7 @@ function denseBlock(g: GraphBuilder, f: SafetensorsFile, a: RrdbArch, block: num
   return g.op('Add', [x, g.op('Mul', [y5, g.scalar(SLOPE)])]);
 }
 
-function rrdbnet(g: GraphBuilder, f: SafetensorsFile, a: RrdbArch, image: string): string {
+function rrdbnet(g: GraphBuilder, f: WeightSource, a: RrdbArch, image: string): string {
   const x = a.shuffle > 1 ? pixelUnshuffle(g, image, a.inChannels, a.shuffle) : image;
   const feat = conv2d(g, f, a.keys.first, x);
   let body = feat;
@@ -62,7 +62,7 @@ function rrdbnet(g: GraphBuilder, f: SafetensorsFile, a: RrdbArch, image: string
   return conv2d(g, f, a.keys.last, lrelu(g, conv2d(g, f, a.keys.hr, h)));
 }
 
-function srvgg(g: GraphBuilder, f: SafetensorsFile, a: SrvggArch, image: string): string {
+function srvgg(g: GraphBuilder, f: WeightSource, a: SrvggArch, image: string): string {
   let h = image;
   a.convs.forEach((conv, i) => {
     h = conv2d(g, f, conv, h);
@@ -78,7 +78,7 @@ function srvgg(g: GraphBuilder, f: SafetensorsFile, a: SrvggArch, image: string)
   return g.op('Add', [up, nearest(g, image, a.scale)]);
 }
 
-export function buildUpscalerGraph(file: SafetensorsFile, a: UpscalerArch, opts: { ep?: Ep } = {}): GraphBuilder {
+export function buildUpscalerGraph(file: WeightSource, a: UpscalerArch, opts: { ep?: Ep } = {}): GraphBuilder {
   const g = new GraphBuilder({ name: `upscaler_${a.arch}`, ep: opts.ep });
   const image = g.input('image', 'float32', ['N', a.inChannels, 'H', 'W']);
   const raw = a.arch === 'rrdbnet' ? rrdbnet(g, file, a, image) : srvgg(g, file, a, image);

@@ -9,6 +9,7 @@ import { WeftError, errorMessage } from '../../errors.ts';
 import { openModelFile, safetensorsPathFor } from '../../io/model-file.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { createSession, runFloat, type Ep } from '../../onnx/index.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import type { ModelService } from '../../runtime/service.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { detectModel } from '../detect.ts';
@@ -134,7 +135,7 @@ export function isUpscaleModel(v: unknown): v is UpscaleModel {
   return typeof v === 'object' && v !== null && (v as Record<symbol, unknown>)[BRAND] === true;
 }
 
-function whatItIs(file: SafetensorsFile): string {
+function whatItIs(file: WeightSource): string {
   try {
     const d = detectModel(file);
     return `it looks like a ${d.family === 'unknown' ? '' : `${d.family} `}${d.kind.replace('_', ' ')}`;

@@ -18,7 +18,7 @@ import { asBuilderFile } from '../lora/bridge.ts';
 import type { IpAdapterModel } from './file.ts';
 import { projectImage } from './projection.ts';
 import { feedNames, ipAdapterHook, kWidths, moduleNumbers } from './attention.ts';
-import { scaledWeight, siteWeight, type EmbedsScaling, type WeightType } from './weights.ts';
+import { siteWeights, type EmbedsScaling, type WeightType } from './weights.ts';
 import { combineEmbeds, repeatToBatch, joinTokens, type CombineEmbeds } from './embeds.ts';
 
 export interface ImageTokens {
@@ -87,8 +87,7 @@ export function applyIpAdapter(model: SdModel, m: IpAdapterModel, tokens: ImageT
   const type = o.weightType ?? 'linear';
   const scaling = o.embedsScaling ?? 'V only';
   const info = siteInfo(model, m); // also checks the layer counts match before anything runs
-  const layers = new Set(info.sites.map((s) => s.transformerIndex)).size;
-  const weights = Float32Array.from(info.sites, (s, i) => scaledWeight(scaling, siteWeight(type, o.weight, s, layers), info.widths[i]!));
+  const weights = siteWeights(info.sites, info.widths, o.weight, type, scaling);
   const ms = model.modelSampling;
   const sigmaStart = ms.percentToSigma(o.startAt ?? 0);
   const sigmaEnd = ms.percentToSigma(o.endAt ?? 1);

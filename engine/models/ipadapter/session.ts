@@ -10,7 +10,7 @@ import { buildUNet, crossAttnSites } from '../unet/graph.ts';
 import type { CrossAttnSite } from '../unet/blocks.ts';
 import type { IpAdapterModel } from './file.ts';
 import { feedNames, ipAdapterHook, kWidths, moduleNumbers } from './attention.ts';
-import { scaledWeight, siteWeight, type EmbedsScaling, type WeightType } from './weights.ts';
+import { siteWeights, type EmbedsScaling, type WeightType } from './weights.ts';
 
 export interface IpUNetRun {
   x: Tensor;
@@ -42,12 +42,11 @@ export async function openIpUNet(checkpoint: string, m: IpAdapterModel, scaling:
   const session = await createSession(built.bytes, built.weightsDir, { label: `UNet+IP-Adapter ${checkpoint}`, threads });
   const sites = crossAttnSites(built.config);
   const widths = kWidths(m, moduleNumbers(m, sites));
-  const layers = new Set(sites.map((s) => s.transformerIndex)).size;
   const names = feedNames('ipadapter0');
   return {
     config: built.config,
     sites,
-    weightsFor: (w, type = 'linear') => Float32Array.from(sites, (s, i) => scaledWeight(scaling, siteWeight(type, w, s, layers), widths[i]!)),
+    weightsFor: (w, type = 'linear') => siteWeights(sites, widths, w, type, scaling),
     async run(r) {
       const out = (await runFloat(session, {
         x: { data: r.x.data, dims: r.x.shape },

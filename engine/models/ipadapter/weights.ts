@@ -70,3 +70,9 @@ export function siteWeight(type: WeightType, w: number, site: CrossAttnSite, lay
 export function scaledWeight(scaling: EmbedsScaling, w: number, kWidth: number): number {
   return scaling === 'K+V w/ C penalty' || scaling === 'K+mean(V) w/ C penalty' ? w * (kWidth / 1280.0) : w;
 }
+
+/** The `_weight` feed: one weight per attn2 site (layers = SpatialTransformer count, as transformer_index runs). */
+export function siteWeights(sites: readonly CrossAttnSite[], kWidths: readonly number[], w: number, type: WeightType, scaling: EmbedsScaling): Float32Array {
+  const layers = new Set(sites.map((s) => s.transformerIndex)).size;
+  return Float32Array.from(sites, (s, i) => scaledWeight(scaling, siteWeight(type, w, s, layers), kWidths[i]!));
+}

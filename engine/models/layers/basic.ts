@@ -5,7 +5,7 @@
  * transposed copy); WebGPU has no FusedMatMul, so it gets MatMul over a Transpose that ORT folds at load.
  */
 import { WeftError } from '../../errors.ts';
-import type { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import { DataType, MS_DOMAIN, type GraphBuilder } from '../../onnx/index.ts';
 import { keepFloat32, toCompute } from '../../onnx/precision.ts';
 
@@ -16,12 +16,12 @@ export interface LinearOptions {
   noBias?: boolean;
 }
 
-export function linear(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, opts: LinearOptions = {}): string {
+export function linear(g: GraphBuilder, file: WeightSource, prefix: string, x: string, opts: LinearOptions = {}): string {
   return linearKeys(g, file, `${prefix}.weight`, `${prefix}.bias`, x, opts);
 }
 
 /** Linear with explicit keys (OpenCLIP's `attn.in_proj_weight` / `in_proj_bias`). */
-export function linearKeys(g: GraphBuilder, file: SafetensorsFile, wKey: string, bKey: string, x: string, opts: LinearOptions = {}): string {
+export function linearKeys(g: GraphBuilder, file: WeightSource, wKey: string, bKey: string, x: string, opts: LinearOptions = {}): string {
   const w = g.weight(file, wKey, { rows: opts.rows });
   const y = g.ep === 'cpu'
     ? g.op('FusedMatMul', [x, w], { transB: 1, alpha: 1 }, { domain: MS_DOMAIN })
@@ -31,7 +31,7 @@ export function linearKeys(g: GraphBuilder, file: SafetensorsFile, wKey: string,
 }
 
 /** x @ W for weights stored [in, out] (OpenCLIP `text_projection`). */
-export function matmulWeight(g: GraphBuilder, file: SafetensorsFile, key: string, x: string): string {
+export function matmulWeight(g: GraphBuilder, file: WeightSource, key: string, x: string): string {
   return g.op('MatMul', [x, g.weight(file, key)]);
 }
 
@@ -41,7 +41,7 @@ export interface ConvOptions {
   pads?: [number, number, number, number];
 }
 
-export function conv2d(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, opts: ConvOptions = {}): string {
+export function conv2d(g: GraphBuilder, file: WeightSource, prefix: string, x: string, opts: ConvOptions = {}): string {
   const wKey = `${prefix}.weight`;
   const shape = g.shapeOf(file, wKey);
   const [kh, kw] = [shape[2] ?? 1, shape[3] ?? 1];
@@ -59,7 +59,7 @@ export function conv2d(g: GraphBuilder, file: SafetensorsFile, prefix: string, x
  * go negative → NaN) for groups with a large mean and a small spread — seen in real UNet steps. Instance
  * normalization over the grouped view computes it stably, at the same CPU cost.
  */
-export function groupNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, opts: { groups?: number; eps?: number } = {}): string {
+export function groupNorm(g: GraphBuilder, file: WeightSource, prefix: string, x: string, opts: { groups?: number; eps?: number } = {}): string {
   const channels = g.shapeOf(file, `${prefix}.weight`)[0]!;
   const groups = opts.groups ?? 32;
   if (channels % groups !== 0) {
@@ -79,7 +79,7 @@ export function groupNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string
   return g.op('Add', [g.op('Mul', [back, perChannel('weight')]), perChannel('bias')]);
 }
 
-export function layerNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, eps = 1e-5): string {
+export function layerNorm(g: GraphBuilder, file: WeightSource, prefix: string, x: string, eps = 1e-5): string {
   if (g.ep === 'webgpu') return twoPassLayerNorm(g, file, prefix, x, eps);
   return g.op('LayerNormalization', [x, g.weight(file, `${prefix}.weight`), g.weight(file, `${prefix}.bias`)], { axis: -1, epsilon: eps });
 }
@@ -90,7 +90,7 @@ export function layerNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string
  * stream fails conformance by it). Mean first, then the centred variance, as torch does; in fp16 graphs the
  * statistics stay float32 (squares of fp16 values overflow past 256).
  */
-function twoPassLayerNorm(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, eps: number): string {
+function twoPassLayerNorm(g: GraphBuilder, file: WeightSource, prefix: string, x: string, eps: number): string {
   return g.op('Add', [g.op('Mul', [twoPassNorm(g, x, -1, eps), g.weight(file, `${prefix}.weight`)]), g.weight(file, `${prefix}.bias`)]);
 }
 
@@ -126,7 +126,7 @@ export function activation(g: GraphBuilder, kind: Activation, x: string): string
 }
 
 /** GEGLU: proj → halves (h, gate) → h·gelu(gate); the halves are two byte ranges of one weight, no Split. */
-export function geglu(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string): string {
+export function geglu(g: GraphBuilder, file: WeightSource, prefix: string, x: string): string {
   const out = g.shapeOf(file, `${prefix}.weight`)[0]!;
   const half = out / 2;
   const h = linear(g, file, prefix, x, { rows: [0, half] });

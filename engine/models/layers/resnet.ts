@@ -2,7 +2,7 @@
  * ResNet blocks and resampling shared by the VAE and the UNet. The two checkpoint layouts name the same
  * parts differently, so callers pick a naming preset.
  */
-import type { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import type { GraphBuilder } from '../../onnx/index.ts';
 import { conv2d, groupNorm, linear, silu } from './basic.ts';
 
@@ -22,7 +22,7 @@ export interface ResBlockOptions {
 }
 
 /** h = conv2(silu(gn2(conv1(silu(gn1(x))) + emb))); out = skip(x) + h. Dropout is identity at inference. */
-export function resBlock(g: GraphBuilder, file: SafetensorsFile, prefix: string, x: string, opts: ResBlockOptions = {}): string {
+export function resBlock(g: GraphBuilder, file: WeightSource, prefix: string, x: string, opts: ResBlockOptions = {}): string {
   const n = opts.names ?? VAE_RES;
   const gn = { groups: opts.groups, eps: opts.eps };
   let h = conv2d(g, file, `${prefix}.${n.conv1}`, silu(g, groupNorm(g, file, `${prefix}.${n.norm1}`, x, gn)));
@@ -37,7 +37,7 @@ export function resBlock(g: GraphBuilder, file: SafetensorsFile, prefix: string,
 }
 
 /** Nearest 2× (torch F.interpolate 'nearest' = asymmetric + floor) then the 3×3 conv at `convPrefix`. */
-export function upsample2x(g: GraphBuilder, file: SafetensorsFile, convPrefix: string, x: string): string {
+export function upsample2x(g: GraphBuilder, file: WeightSource, convPrefix: string, x: string): string {
   const up = g.op('Resize', [x, '', g.constant(Float32Array.of(1, 1, 2, 2), [4])], {
     mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor',
   });
@@ -48,6 +48,6 @@ export function upsample2x(g: GraphBuilder, file: SafetensorsFile, convPrefix: s
  * Stride-2 3×3 conv. The VAE pads only right/bottom by one (torch pad (0,1,0,1), then padding 0);
  * the UNet pads one on every side.
  */
-export function downsample2x(g: GraphBuilder, file: SafetensorsFile, convPrefix: string, x: string, style: 'vae' | 'ldm'): string {
+export function downsample2x(g: GraphBuilder, file: WeightSource, convPrefix: string, x: string, style: 'vae' | 'ldm'): string {
   return conv2d(g, file, convPrefix, x, { stride: 2, pads: style === 'vae' ? [0, 0, 1, 1] : [1, 1, 1, 1] });
 }

@@ -14,6 +14,8 @@ import { detectModel, type DetectedModel } from '../detect.ts';
 import { headsFromDetected, headsFromMetadata } from '../unet/config.ts';
 import { SdModel } from './model.ts';
 import { SdVae } from './vae.ts';
+import { fluxModelFromFile } from '../flux-sd/model.ts';
+import { loadFluxCheckpoint } from '../flux-sd/load.ts';
 
 export interface LoadedCheckpoint {
   model: SdModel;
@@ -47,6 +49,8 @@ function detect(path: string, input: string): { file: string; detected: Detected
 const SUPPORTED = new Set(['sd1', 'sd2', 'sdxl', 'sdxl_refiner']);
 
 function modelFrom(file: string, d: DetectedModel, metadata: Record<string, string>, input: string): SdModel {
+  // FLUX: the same MODEL class, family 'flux' (engine/models/flux-sd explains why).
+  if (d.family === 'flux' && d.flux) return fluxModelFromFile(file, d, input);
   if (!d.unet || !SUPPORTED.has(d.family)) {
     const what = d.family === 'flux' ? 'FLUX models are not supported by this loader yet' : `no SD1/SD2/SDXL UNet found (detected ${d.kind}, family ${d.family})`;
     throw new WeftError(`${input}: ${file}: ${what}`, { input, file, type: 'model_load_error' });
@@ -62,6 +66,10 @@ export function loadCheckpoint(path: string, o: CheckpointOptions): LoadedCheckp
   if (detected.kind !== 'checkpoint') {
     const hint = detected.kind === 'diffusion_model' ? ' (a diffusion model alone: use UNETLoader / Load Diffusion Model)' : detected.kind === 'lora' ? ' (a LoRA: use LoraLoader)' : '';
     throw new WeftError(`${input}: ${path} is not a checkpoint${hint}`, { input, file: path, type: 'model_load_error' });
+  }
+  if (detected.family === 'flux' && detected.flux) {
+    // All-in-one FLUX files: text encoders under text_encoders.clip_l / text_encoders.t5xxl, the AE under vae.
+    return { ...loadFluxCheckpoint(file, detected, { folders: o.folders, input, withClip: o.withClip, withVae: o.withVae, embeddings: o.folders ? new EmbeddingLibrary(o.folders) : null }), detected };
   }
   const model = modelFrom(file, detected, metadata, input);
   const clip = o.withClip === false || detected.textEncoders.length === 0
@@ -84,6 +92,7 @@ export function loadVae(path: string, o: CheckpointOptions): SdVae {
   const file = safetensorsPathFor(path, o.cacheDir);
   const { detected } = detect(file, input);
   if (!detected.vae) throw new WeftError(`${input}: ${path} has no VAE (detected ${detected.kind})`, { input, file: path, type: 'model_load_error' });
-  if (detected.vae.latentChannels !== 4) throw new WeftError(`${input}: ${path} is a ${detected.vae.latentChannels}-channel VAE; only 4-channel SD/SDXL VAEs are supported here`, { input, file: path });
+  // 16 channels: the FLUX AE (same architecture; its latent format is the FLUX MODEL's, applied by the sampler).
+  if (detected.vae.latentChannels !== 4 && detected.vae.latentChannels !== 16) throw new WeftError(`${input}: ${path} is a ${detected.vae.latentChannels}-channel VAE; only 4-channel SD/SDXL VAEs and the 16-channel FLUX AE are supported here`, { input, file: path });
   return SdVae.open(file, detected.vae.prefix.replace(/\.$/, ''));
 }

@@ -110,6 +110,8 @@ export function resolveConditioning(cond: ComfyConditioning, o: ResolveOptions):
       throw new WeftError(`${input}: text conditioning is ${ctx.shape[2]} wide but the model expects ${want}; use the CLIP that belongs to this model`, { input });
     }
     const e: CondEntry = { context: ctx, extra: { ...opts } };
+    // ComfyUI's cond_or_uncond tag: per-row patches (IP-Adapter) give uncond rows the uncond image tokens.
+    e.extra!.cond_or_uncond = o.side === 'negative' ? 1 : 0;
     let area = resolveArea(opts.area, H, W, input);
     if (isTensor(opts.mask)) {
       const m = opts.mask.shape.length === 2 ? { shape: [1, ...opts.mask.shape], data: opts.mask.data } : opts.mask;

@@ -88,7 +88,7 @@ export async function sampleLatent(req: SampleRequest, ctx: NodeContext): Promis
     denoise: req.denoise, startStep: req.startStep, endStep: req.endStep, forceFullDenoise: req.forceFullDenoise, sigmas: req.sigmas,
     signal: ctx.signal,
     onStep: async ({ step, total, denoised }) => {
-      ctx.progress(step + 1, total, await previewImage({ shape, data: denoised }, model.previewFamily));
+      ctx.progress(step + 1, total, ctx.previews === false ? undefined : await previewImage({ shape, data: denoised }, model.previewFamily));
     },
   };
   if (guider.kind === 'dual') dualGuidance(opts, guider, model.modelSampling, resolve(guider.middle ?? [], 'positive', 'cond2'), latentIn);

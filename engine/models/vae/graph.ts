@@ -6,7 +6,7 @@
  * [-30, 20] as DiagonalGaussianDistribution does). Latent scale factors are the sampler's business.
  */
 import { WeftError } from '../../errors.ts';
-import type { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import { GraphBuilder, type Ep } from '../../onnx/index.ts';
 import { attention, conv2d, downsample2x, groupNorm, linear, nchwToTokens, resBlock, silu, tokensToNchw, upsample2x } from '../layers/index.ts';
 
@@ -20,7 +20,7 @@ export interface VaeSpec {
   hasQuantConv: boolean;
 }
 
-export function vaeSpec(file: SafetensorsFile, prefix?: string): VaeSpec {
+export function vaeSpec(file: WeightSource, prefix?: string): VaeSpec {
   const p = prefix ?? (file.has('first_stage_model.decoder.conv_in.weight') ? 'first_stage_model' : file.has('decoder.conv_in.weight') ? '' : null);
   if (p === null) throw new WeftError(`${file.path}: no VAE found (neither first_stage_model.decoder.* nor decoder.*)`, { file: file.path, type: 'model_load_error' });
   const k = (s: string) => (p ? `${p}.${s}` : s);
@@ -39,7 +39,7 @@ export function vaeSpec(file: SafetensorsFile, prefix?: string): VaeSpec {
 const GN = { groups: 32, eps: 1e-6 };
 
 /** Single-head self-attention over pixels; q/k/v/proj_out are 1×1 convs (or Linear in some conversions). */
-function attnBlock(g: GraphBuilder, file: SafetensorsFile, p: string, x: string): string {
+function attnBlock(g: GraphBuilder, file: WeightSource, p: string, x: string): string {
   const h = groupNorm(g, file, `${p}.norm`, x, GN);
   const linearStyle = g.shapeOf(file, `${p}.q.weight`).length === 2;
   const proj = (name: string, inp: string) => (linearStyle ? linear(g, file, `${p}.${name}`, nchwToTokens(g, inp)) : nchwToTokens(g, conv2d(g, file, `${p}.${name}`, inp)));
@@ -48,13 +48,13 @@ function attnBlock(g: GraphBuilder, file: SafetensorsFile, p: string, x: string)
   return g.op('Add', [x, out]);
 }
 
-function mid(g: GraphBuilder, file: SafetensorsFile, p: string, x: string): string {
+function mid(g: GraphBuilder, file: WeightSource, p: string, x: string): string {
   x = resBlock(g, file, `${p}.block_1`, x, GN);
   x = attnBlock(g, file, `${p}.attn_1`, x);
   return resBlock(g, file, `${p}.block_2`, x, GN);
 }
 
-export function buildVaeDecoder(file: SafetensorsFile, spec: VaeSpec, opts: { ep?: Ep } = {}): GraphBuilder {
+export function buildVaeDecoder(file: WeightSource, spec: VaeSpec, opts: { ep?: Ep } = {}): GraphBuilder {
   const g = new GraphBuilder({ name: `vae_decoder:${file.path}`, ep: opts.ep });
   const k = (s: string) => (spec.prefix ? `${spec.prefix}.${s}` : s);
   let x = g.input('latent', 'float32', ['batch', spec.latentChannels, 'h', 'w']);
@@ -72,7 +72,7 @@ export function buildVaeDecoder(file: SafetensorsFile, spec: VaeSpec, opts: { ep
   return g;
 }
 
-export function buildVaeEncoder(file: SafetensorsFile, spec: VaeSpec, opts: { ep?: Ep } = {}): GraphBuilder {
+export function buildVaeEncoder(file: WeightSource, spec: VaeSpec, opts: { ep?: Ep } = {}): GraphBuilder {
   const g = new GraphBuilder({ name: `vae_encoder:${file.path}`, ep: opts.ep });
   const k = (s: string) => (spec.prefix ? `${spec.prefix}.${s}` : s);
   if (!file.has(k('encoder.conv_in.weight'))) throw new WeftError(`${file.path}: the VAE has no encoder (decoder-only file?)`, { file: file.path, type: 'model_load_error' });

@@ -4,7 +4,7 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { WeftError } from '../../errors.ts';
-import type { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import { createSession, runFloat, type SessionOptions } from '../../onnx/index.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { buildVaeDecoder, buildVaeEncoder, vaeSpec, type VaeSpec } from './graph.ts';
@@ -16,9 +16,9 @@ export class Vae {
   private decoder?: Promise<ort.InferenceSession>;
   private encoder?: Promise<ort.InferenceSession>;
 
-  constructor(readonly file: SafetensorsFile, readonly spec: VaeSpec, private readonly sessionOpts: SessionOptions = {}) {}
+  constructor(readonly file: WeightSource, readonly spec: VaeSpec, private readonly sessionOpts: SessionOptions = {}) {}
 
-  static open(file: SafetensorsFile, prefix?: string, sessionOpts: SessionOptions = {}): Vae {
+  static open(file: WeightSource, prefix?: string, sessionOpts: SessionOptions = {}): Vae {
     return new Vae(file, vaeSpec(file, prefix), sessionOpts);
   }
 

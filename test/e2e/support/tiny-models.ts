@@ -5,8 +5,10 @@
  *
  * The family of a checkpoint is read from its name, as a user would guess it: "xl" → SDXL, "v2"/"768"/
  * "512-inpainting" → SD2, else SD1; "inpaint" → 9-channel UNet. A LoRA or ControlNet is made for the
- * family of the workflow's first checkpoint so its keys match. Files no tiny generator exists for (FLUX
- * diffusion models, standalone text encoders, CLIP vision) are reported in `unsupported` instead.
+ * family of the workflow's first checkpoint so its keys match. FLUX files (a diffusion model named "flux…",
+ * DualCLIPLoader type flux's clip_l + t5xxl, an "ae." VAE) get the tiny FLUX set of engine/models/flux-sd,
+ * plus the shared T5 tokenizer in models/text_encoders/t5/. Files no tiny generator exists for (other
+ * standalone diffusion models and text encoders, CLIP vision) are reported in `unsupported` instead.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,9 +17,12 @@ import { writeSafetensors, type TensorToWrite } from '../../../engine/io/safeten
 import { fixtureShape, Rng, sdCheckpointTensors, TensorSink, writeControlNet, writeLora, writeSdCheckpoint, type SdFixtureOptions } from '../../../engine/models/fixtures/index.ts';
 import { writeTinyFullClip } from '../../../engine/models/clip-vision/synthetic.ts';
 import { isLink, type ApiPrompt } from '../../../engine/workflow/index.ts';
+import { writeTinyClipL, writeTinyFluxAe, writeTinyFluxDit, writeTinyT5 } from '../../../engine/models/flux-sd/synthetic.ts';
 
 export const SHARED_EXAMPLES = path.resolve(import.meta.dirname, '../../../../shared/comfy-examples');
 const SHARED_IMAGES = path.join(SHARED_EXAMPLES, 'images');
+/** Test data only: the product never ships a T5 tokenizer, the user's models folder holds it. */
+const SHARED_T5_TOKENIZER = path.resolve(import.meta.dirname, '../../../../shared/tokenizers/t5/tokenizer.json');
 
 /** The VAE every stand-in uses: the real 8× scale, widths GroupNorm can split (see test/e2e/helpers.ts). */
 const VAE = { vaeCh: 32, vaeChMult: [1, 1, 1, 1] };
@@ -156,7 +161,7 @@ export async function makeTinyModels(base: string, prompt: ApiPrompt): Promise<T
     if (lora) put('loras', lora, `tiny LoRA for ${baseModel.family}`, (f) => writeLora(f, baseModel, { seed: hashSeed(lora) }));
     const vae = str(inp.vae_name);
     if (vae && vae !== 'pixel_space' && !/^tae/.test(vae)) {
-      if (/^ae\.|flux/i.test(vae)) unsupported.push(`VAE "${vae}" (FLUX, 16 channels): no tiny stand-in`);
+      if (/^ae\.|flux/i.test(vae)) put('vae', vae, 'tiny FLUX AE (16 channels)', (f) => writeTinyFluxAe(f, hashSeed(vae)));
       else put('vae', vae, 'tiny VAE', (f) => writeVae(f, /xl/i.test(vae) ? 'sdxl' : 'sd1'));
     }
     const model = str(inp.model_name);
@@ -166,12 +171,23 @@ export async function makeTinyModels(base: string, prompt: ApiPrompt): Promise<T
     const cn = str(inp.control_net_name);
     if (cn) put('controlnet', cn, `tiny ControlNet for ${baseModel.family}`, (f) => writeControlNet(f, baseModel, { seed: hashSeed(cn) }));
     const unet = str(inp.unet_name);
-    if (unet) unsupported.push(`diffusion model "${unet}" (${node.class_type}): no tiny stand-in for standalone diffusion models`);
+    // FLUX by name (dev has guidance_in, schnell not); other standalone diffusion models have no stand-in yet.
+    if (unet && /flux/i.test(unet)) put('diffusion_models', unet, `tiny FLUX ${/schnell/i.test(unet) ? 'schnell' : 'dev'} DiT`, (f) => writeTinyFluxDit(f, { guidance: !/schnell/i.test(unet), seed: hashSeed(unet) }));
+    else if (unet) unsupported.push(`diffusion model "${unet}" (${node.class_type}): no tiny stand-in for standalone diffusion models`);
+    if (node.class_type === 'DualCLIPLoader' && str(inp.type) === 'flux') {
+      for (const n of [str(inp.clip_name1), str(inp.clip_name2)]) {
+        if (!n) continue;
+        if (/t5/i.test(n)) put('text_encoders', n, 'tiny T5 v1.1 encoder', (f) => writeTinyT5(f));
+        else put('text_encoders', n, 'tiny CLIP-L text tower', (f) => writeTinyClipL(f, hashSeed(n)));
+      }
+      if (fs.existsSync(SHARED_T5_TOKENIZER)) put('text_encoders', 't5/tokenizer.json', 'T5 v1.1 tokenizer (shared test data)', (f) => fs.copyFileSync(SHARED_T5_TOKENIZER, f));
+      else unsupported.push(`T5 tokenizer: ${SHARED_T5_TOKENIZER} not found (a clone without ../shared)`);
+    }
     const fullClip = node.class_type === 'WeftCLIPInterrogate' ? str(inp.clip_name) : null;
     if (fullClip) put('clip', fullClip, 'tiny full CLIP (text + vision towers)', (f) => writeTinyFullClip(f, { vision: { width: 32, layers: 2, patch: 4, imageSize: 16 } }));
     for (const k of Object.keys(inp).filter((k) => /^clip_name\d*$/.test(k))) {
       const v = str(inp[k]);
-      if (fullClip) continue;
+      if (fullClip || (node.class_type === 'DualCLIPLoader' && str(inp.type) === 'flux')) continue;
       if (v) unsupported.push(`${node.class_type === 'CLIPVisionLoader' ? 'CLIP vision model' : 'text encoder'} "${v}" (${node.class_type}): no tiny stand-in`);
     }
     for (const v of Object.values(inp)) {

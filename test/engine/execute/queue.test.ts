@@ -128,6 +128,16 @@ test('queue and history persist across a restart; bigints stay exact', async () 
   assert.deepEqual(fs.readdirSync(path.dirname(file)), ['queue.json'], 'no temp files left behind');
 });
 
+test('a queue file from before bigints were written as plain JSON integers still loads', async () => {
+  const file = tmpFile();
+  const item = { number: 2, prompt_id: 'p-old', prompt: chain(), extra_data: { seed: { __bigint__: '18446744073709551615' } }, outputs: [] };
+  fs.writeFileSync(file, JSON.stringify({ version: 1, counter: 2, pending: [item], running: null, history: [] }));
+  const q = setup({ file, paused: true });
+  assert.equal(q.queue.pending()[0].extra_data.seed, 18446744073709551615n);
+  await q.queue.close();
+  assert.match(fs.readFileSync(file, 'utf8'), /"seed":18446744073709551615\b/, 'written back as a plain integer');
+});
+
 test('a prompt running when the process died is marked failed (or re-queued when asked)', async () => {
   const file = tmpFile();
   const item = { number: 4, prompt_id: 'p-crash', prompt: chain(), extra_data: {}, outputs: [] };

@@ -90,6 +90,19 @@ test('progress and PREVIEW_IMAGE frames reach the client; a reconnect learns the
   }
 });
 
+test('extra_data.preview_method "none" (as ComfyUI clients send it) turns the binary preview frames off', async () => {
+  const ws = await WsClient.open(wsUrl(url, 'quiet'));
+  try {
+    const r = await post('/prompt', { prompt: steps(3), client_id: 'quiet', extra_data: { preview_method: 'none' } });
+    const id = r.body.prompt_id as string;
+    await ws.waitFor(done(id));
+    assert.ok(ws.messages.some((m) => m.type === 'progress' && m.data.prompt_id === id), 'progress still reported');
+    assert.equal(ws.binary.length, 0, 'no preview frames');
+  } finally {
+    ws.close();
+  }
+});
+
 test('POST /history deletes one entry or clears all', async () => {
   for (const id of ['h1', 'h2']) {
     await post('/prompt', { prompt: steps(1), prompt_id: id });

@@ -1,0 +1,134 @@
+/**
+ * The FLUX CLIP object (ComfyUI's FluxClipModel): CLIP-L gives only its pooled output (last layer, final LN,
+ * no projection), T5-XXL gives the per-token conditioning. CLIPTextEncode on it yields
+ * [[T5 states [1, ≥256, 4096], {pooled_output: CLIP-L pooled [1, 768]}]]; CLIPTextEncodeFlux adds `guidance`.
+ * A ClipModel subclass, so every CLIP consumer (asClipModel, CLIPSetLastLayer, clone) accepts it.
+ * The T5 tokenizer is not a weight file: it is looked up in models/text_encoders/t5/, next to the T5 weights
+ * and in models/tokenizers/t5/, when the first prompt is encoded (loading the MODEL alone never needs it).
+ */
+import path from 'node:path';
+import { WeftError } from '../../errors.ts';
+import type { Conditioning } from '../../graph/sockets.ts';
+import { SafetensorsFile } from '../../io/safetensors.ts';
+import { tensor } from '../../tensor/tensor.ts';
+import { encodeTokenWeights } from '../clip/encode.ts';
+import type { EmbeddingLibrary } from '../clip/embeddings.ts';
+import { ClipModel, releaseClipEncoders, type ClipEncoderRef, type EncodeOptions } from '../clip/model.ts';
+import { T5Encoder } from '../t5/encoder.ts';
+import { encodeT5Prompt, tokenizeT5Prompt } from '../t5/prompt.ts';
+import { T5Tokenizer } from '../t5/tokenizer.ts';
+
+export interface T5Ref {
+  path: string;
+  prefix: string;
+  encoder: T5Encoder;
+  /** Folders searched for tokenizer.json / spiece.model, in order. */
+  tokenizerDirs: readonly string[];
+}
+
+const t5Files = new Map<string, SafetensorsFile>();
+const t5Encoders = new Map<string, T5Encoder>();
+const tokenizers = new Map<string, T5Tokenizer>();
+
+/** One T5 encoder per (file, prefix), shared by every FLUX CLIP and its clones. */
+export function sharedT5(file: string, prefix: string, tokenizerDirs: readonly string[]): T5Ref {
+  const key = `${file}|${prefix}`;
+  let e = t5Encoders.get(key);
+  if (!e) {
+    let f = t5Files.get(file);
+    if (!f) { f = SafetensorsFile.open(file); t5Files.set(file, f); }
+    e = T5Encoder.open(f, prefix);
+    t5Encoders.set(key, e);
+  }
+  return { path: file, prefix, encoder: e, tokenizerDirs };
+}
+
+/** The tokenizer from the first folder holding one; the error says what to put where. */
+export function t5TokenizerFrom(dirs: readonly string[]): T5Tokenizer {
+  const key = dirs.join('\n');
+  let t = tokenizers.get(key);
+  if (!t) {
+    try {
+      t = T5Tokenizer.fromFolders(dirs);
+    } catch (e) {
+      if (!(e instanceof WeftError)) throw e;
+      throw new WeftError(`${e.message}. The model manager can download it for you; it is a tokenizer, not weights, so it is not inside t5xxl files.`, { type: 'model_load_error', input: 'clip', details: e.details });
+    }
+    tokenizers.set(key, t);
+  }
+  return t;
+}
+
+export class FluxClip extends ClipModel {
+  constructor(clipL: ClipEncoderRef, readonly t5: T5Ref, o: { embeddings?: EmbeddingLibrary | null } = {}) {
+    super('flux', { l: clipL }, o);
+  }
+
+  override clone(): FluxClip {
+    const c = new FluxClip(this.encoders.l!, this.t5, { embeddings: this.embeddings });
+    c.layerIdx = this.layerIdx;
+    c.weighting = this.weighting;
+    c.patches = [...this.patches];
+    return c;
+  }
+
+  /** CLIPTextEncode: the same text for both encoders, no guidance option (the model's default 3.5 applies). */
+  override async encode(text: string, o: EncodeOptions = {}): Promise<Conditioning> {
+    return this.encodeFlux(text, text, undefined, o);
+  }
+
+  override async encodeSdxl(): Promise<Conditioning> {
+    throw new WeftError('CLIPTextEncodeSDXL needs an SDXL CLIP (clip_l + clip_g); this CLIP is FLUX (use CLIPTextEncodeFlux)', { input: 'clip' });
+  }
+
+  /** CLIPTextEncodeFlux: clip_l text → pooled_output, t5xxl text → conditioning, `guidance` when given. */
+  async encodeFlux(textL: string, textT5: string, guidance: number | undefined, o: EncodeOptions = {}): Promise<Conditioning> {
+    if (this.patches.length > 0) throw new WeftError('clip: LoRA on FLUX text encoders is not supported yet', { input: 'clip', type: 'not_implemented' });
+    // ComfyUI sets the clip layer on T5 too; Weft's T5 graph only returns the last layer.
+    if (this.layerIdx !== null && this.layerIdx !== -1) {
+      throw new WeftError(`clip: CLIPSetLastLayer ${this.layerIdx} on a FLUX CLIP would take an intermediate T5 layer, which is not supported yet (use -1)`, { input: 'clip', type: 'not_implemented' });
+    }
+    const tok = t5TokenizerFrom(this.t5.tokenizerDirs);
+    const l = this.tokenize(textL, 'l', o.warn);
+    const pooled = (await encodeTokenWeights(this.encoders.l!.encoder, l.chunks, this.outputOptions('l'), l.extra)).pooled;
+    const cond = await encodeT5Prompt(this.t5.encoder, tok, tokenizeT5Prompt(textT5, tok));
+    const opts: Record<string, unknown> = { pooled_output: tensor([1, pooled.length], pooled) };
+    if (guidance !== undefined) opts.guidance = guidance;
+    return [[cond, opts]];
+  }
+
+  override async release(): Promise<void> {
+    await super.release();
+    const key = `${this.t5.path}|${this.t5.prefix}`;
+    const e = t5Encoders.get(key);
+    if (e) { t5Encoders.delete(key); await e.release(); }
+    const f = t5Files.get(this.t5.path);
+    if (f && ![...t5Encoders.keys()].some((k) => k.startsWith(`${this.t5.path}|`))) { t5Files.delete(this.t5.path); f.close(); }
+  }
+}
+
+export function isFluxClip(v: unknown): v is FluxClip {
+  return v instanceof FluxClip;
+}
+
+export function asFluxClip(v: unknown, input = 'clip'): FluxClip {
+  if (v instanceof FluxClip) return v;
+  const what = v instanceof ClipModel ? `a ${v.family} CLIP` : 'not a CLIP';
+  throw new WeftError(`${input}: expected a FLUX CLIP (DualCLIPLoader type flux, or a FLUX checkpoint), got ${what}`, { input });
+}
+
+/** Folders searched for the T5 tokenizer: models/text_encoders/t5/, the weights' folder, models/tokenizers/t5/. */
+export function t5TokenizerDirs(folders: object | undefined, t5Path: string): string[] {
+  const roots = (name: string): string[] => {
+    const f = folders as { modelRoots?: (folder: string) => string[] } | undefined;
+    return typeof f?.modelRoots === 'function' ? f.modelRoots(name) : [];
+  };
+  return [...new Set([...roots('text_encoders').map((r) => path.join(r, 't5')), path.dirname(t5Path), ...roots('tokenizers').map((r) => path.join(r, 't5'))])];
+}
+
+/** Closes every shared T5 session and file (tests, app shutdown). */
+export async function releaseFluxEncoders(): Promise<void> {
+  for (const [k, e] of [...t5Encoders]) { t5Encoders.delete(k); await e.release(); }
+  for (const [k, f] of [...t5Files]) { t5Files.delete(k); f.close(); }
+  await releaseClipEncoders();
+}
