@@ -47,7 +47,7 @@ async function unetClip(c: ConformanceCase, ctx: CaseContext) {
   const base = SafetensorsFile.open(ctx.model('checkpoint'));
   const prefix = CLIP_PREFIXES.sd1;
   const a = applyLoras(base, { kind: 'clip', towers: [{ prefix, role: 'l' }] }, [{ path: ctx.model('lora'), strength: c.params.strength_clip }], { cacheDir: CACHE });
-  const enc = ClipTextEncoder.open(asBuilderFile(a.source), prefix, { activation: 'quick_gelu' }, { threads: 1 });
+  const enc = ClipTextEncoder.open(a.source, prefix, { activation: 'quick_gelu' }, { threads: 1 });
   const t = tokenizeWithWeights(c.params.text, CLIPTokenizer.default(), { padId: CLIP_PRESETS.sd1.padId, vocabSize: enc.spec.vocab, maxLength: 77 });
   const last = await encodeTokenWeights(enc, t.chunks, CLIP_PRESETS.sd1);
   const skip = await encodeTokenWeights(enc, t.chunks, { ...CLIP_PRESETS.sd1, layer: -2 });

@@ -31,7 +31,8 @@ export const CLIP_PRESETS = {
 
 export interface ClipRun { hidden: Float32Array; pooled: Float32Array; batch: number; tokens: number; width: number; pooledDim: number }
 
-export class ClipTextEncoder {
+/** `F` keeps the caller's file type on `.file` (a SafetensorsFile opened for it can still be closed through it). */
+export class ClipTextEncoder<F extends WeightSource = WeightSource> {
   /** One session per output variant (layer, final norm, projection); see runtime/graph-session.ts. */
   private readonly sessions = new Map<string, GraphSession>();
 
@@ -39,9 +40,9 @@ export class ClipTextEncoder {
    * `sessionOpts.models` runs the tower in that ModelService's workers (absent: the process default
    * service, else this thread; null: this thread). Results are the same bits either way.
    */
-  constructor(readonly file: WeightSource, readonly spec: ClipSpec, private readonly sessionOpts: EncoderSessionOptions = {}) {}
+  constructor(readonly file: F, readonly spec: ClipSpec, private readonly sessionOpts: EncoderSessionOptions = {}) {}
 
-  static open(file: WeightSource, prefix: string, overrides: ClipSpecOverrides = {}, sessionOpts: EncoderSessionOptions = {}): ClipTextEncoder {
+  static open<F extends WeightSource>(file: F, prefix: string, overrides: ClipSpecOverrides = {}, sessionOpts: EncoderSessionOptions = {}): ClipTextEncoder<F> {
     return new ClipTextEncoder(file, clipSpec(file, prefix, overrides), sessionOpts);
   }
 

@@ -61,8 +61,7 @@ const PRESET: Record<ClipModelFamily, Partial<Record<ClipRole, ClipOutputOptions
   sd2: { h: CLIP_PRESETS.sd2 },
   sdxl: { l: CLIP_PRESETS.sdxl_l, g: CLIP_PRESETS.sdxl_g },
   sdxl_refiner: { g: CLIP_PRESETS.sdxl_g },
-  // FLUX's clip_l: last layer, final LN, unprojected pooled (ComfyUI return_projected_pooled=False) = SD1's.
-  flux: { l: CLIP_PRESETS.sd1 },
+  flux: { l: CLIP_PRESETS.sd1 }, // FLUX clip_l: last layer, final LN, unprojected pooled = SD1's preset.
 };
 const ROLE_ORDER: readonly ClipRole[] = ['l', 'h', 'g'];
 

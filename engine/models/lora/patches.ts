@@ -11,7 +11,6 @@ import { ClipTextEncoder } from '../clip/encode.ts';
 import type { ClipPatch } from '../clip/model.ts';
 import type { WeightPatch } from '../sd/model.ts';
 import type { BuildUNetOptions } from '../unet/graph.ts';
-import { asBuilderFile } from './bridge.ts';
 import { fileIdentity } from './cache.ts';
 import { applyLoras, type LoraUse } from './index.ts';
 import type { ClipRole } from './keys.ts';
@@ -77,7 +76,7 @@ export function loraClipEncoder(
     const base = SafetensorsFile.open(ref.path);
     const a = applyLoras(base, { kind: 'clip', towers: [{ prefix: ref.prefix, role: ref.role }], roles }, live.map((p) => ({ path: p.path, strength: p.strength })), { cacheDir: live[0]!.cacheDir });
     if (a.source === base) { base.close(); return ref.encoder; }
-    e = new ClipTextEncoder(asBuilderFile(a.source), ref.encoder.spec, sessionOpts);
+    e = new ClipTextEncoder(a.source, ref.encoder.spec, sessionOpts);
     clipEncoders.set(key, e);
   }
   return e;

@@ -18,6 +18,7 @@ import { DualCFGDenoiser, type Guider, type NoiseSource } from './guider.ts';
 import { isSdModel } from './model.ts';
 import { previewImage } from './preview.ts';
 import { requireModels } from './services.ts';
+import { shareControlWithUncond } from '../controlnet/apply.ts';
 
 export interface SampleRequest {
   guider: Guider;
@@ -75,7 +76,8 @@ export async function sampleLatent(req: SampleRequest, ctx: NodeContext): Promis
   const resolve = (c: typeof guider.positive, side: 'positive' | 'negative', name: string) =>
     resolveConditioning(c, { model, latentShape: shape, side, concat, input: name });
   const positive = resolve(guider.positive, 'positive', 'positive');
-  const negative = guider.kind === 'basic' ? [] : resolve(guider.negative, 'negative', 'negative');
+  // ComfyUI's control_apply_to_uncond (ControlNetApply): the positive's ControlNet also drives an uncontrolled uncond.
+  const negative = guider.kind === 'basic' ? [] : shareControlWithUncond(positive, resolve(guider.negative, 'negative', 'negative'));
   const seed = req.noise.kind === 'random' ? req.noise.seed : 0;
   const batchIndex = Array.isArray(req.latent.batch_index) ? req.latent.batch_index : undefined;
   const modelFn = modelFnFor(model, service, shape);
