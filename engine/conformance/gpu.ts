@@ -24,6 +24,7 @@ import { buildUNet } from '../models/unet/graph.ts';
 import { headsFromMetadata } from '../models/unet/config.ts';
 import { compareTensor, parseCasesJson, readCaseTensors } from './runner.ts';
 import type { CaseTensor, ConformanceCase } from './types.ts';
+import { caseInput } from './inputs.ts';
 
 /** A WebGPU session; warnings off because ORT always warns that shape ops were placed on the CPU. */
 export async function webgpuSession(bytes: Uint8Array, weightsDir: string): Promise<ort.InferenceSession> {
@@ -64,12 +65,6 @@ async function runGraph(build: () => { bytes: Uint8Array; weightsDir: string }, 
   }
 }
 
-function input(m: Map<string, CaseTensor>, c: ConformanceCase, name: string): CaseTensor {
-  const t = c.inputs[name] && m.get(c.inputs[name]!.tensor);
-  if (!t) throw new Error(`case ${c.name}: input "${name}" missing from the vectors file`);
-  return t;
-}
-
 async function clipTower(ckpt: string, prefix: string, ids: CaseTensor, dtype: FloatDtype, o: { layer: number; finalNorm: boolean; project: boolean }) {
   const file = SafetensorsFile.open(ckpt);
   try {
@@ -86,18 +81,18 @@ async function clipTower(ckpt: string, prefix: string, ids: CaseTensor, dtype: F
 /** Same calls and outputs as handlers/clip.ts (raw towers), on the webgpu graph. */
 const clipRaw: Run = async (c, m, ckpt, dtype): Promise<Record<string, Float32Array>> => {
   if (c.name === 'clip_encoder_raw') {
-    const ids = input(m, c, 'token_ids');
+    const ids = caseInput(m, c, 'token_ids');
     const last = await clipTower(ckpt, CLIP_PREFIXES.sd1, ids, dtype, { layer: -1, finalNorm: true, project: false });
     const pen = await clipTower(ckpt, CLIP_PREFIXES.sd1, ids, dtype, { layer: -2, finalNorm: true, project: false });
     return { last_hidden_state: last.hidden, penultimate_final_ln: pen.hidden, pooled_first_eos: last.pooled };
   }
   if (c.name === 'sd2v_clip_encoder_raw') {
-    const ids = input(m, c, 'token_ids');
+    const ids = caseInput(m, c, 'token_ids');
     const pen = await clipTower(ckpt, CLIP_PREFIXES.sd2, ids, dtype, { layer: -2, finalNorm: true, project: true });
     const last = await clipTower(ckpt, CLIP_PREFIXES.sd2, ids, dtype, { layer: -1, finalNorm: true, project: false });
     return { penultimate_final_ln: pen.hidden, last_final_ln: last.hidden, pooled_projected: pen.pooled, pooled_unprojected: last.pooled };
   }
-  const il = input(m, c, 'token_ids_l'), ig = input(m, c, 'token_ids_g');
+  const il = caseInput(m, c, 'token_ids_l'), ig = caseInput(m, c, 'token_ids_g');
   const lPen = await clipTower(ckpt, CLIP_PREFIXES.sdxl_l, il, dtype, { layer: -2, finalNorm: false, project: false });
   const lLast = await clipTower(ckpt, CLIP_PREFIXES.sdxl_l, il, dtype, { layer: -1, finalNorm: true, project: false });
   const gPen = await clipTower(ckpt, CLIP_PREFIXES.sdxl_g, ig, dtype, { layer: -2, finalNorm: false, project: true });
@@ -113,9 +108,9 @@ const vaeDecode: Run = async (c, m, ckpt, dtype) => {
   try {
     const spec = vaeSpec(file);
     const decode = (t: CaseTensor) => runGraph(() => buildVaeDecoder(file, spec, { ep: 'webgpu' }).build(), dtype, { latent: { data: t.data as Float32Array, dims: t.shape } });
-    const r = await decode(input(m, c, 'latent'));
+    const r = await decode(caseInput(m, c, 'latent'));
     const got: Record<string, Float32Array> = { decoded_raw: r.decoded!.data, image_nhwc: r.image!.data };
-    if (c.inputs.trajectory_samples) got.trajectory_image_nhwc = (await decode(input(m, c, 'trajectory_samples'))).image!.data;
+    if (c.inputs.trajectory_samples) got.trajectory_image_nhwc = (await decode(caseInput(m, c, 'trajectory_samples'))).image!.data;
     return got;
   } finally {
     file.close();
@@ -127,7 +122,7 @@ const unetRaw: Run = async (c, m, ckpt, dtype) => {
   try {
     const heads = typeof c.params.num_head_channels === 'number' ? { headChannels: c.params.num_head_channels } : headsFromMetadata(file.metadata);
     const feeds: Parameters<typeof runFloat>[1] = {};
-    for (const k of ['x', 'timesteps', 'context', 'y']) if (c.inputs[k]) feeds[k] = { data: input(m, c, k).data as Float32Array, dims: input(m, c, k).shape };
+    for (const k of ['x', 'timesteps', 'context', 'y']) if (c.inputs[k]) feeds[k] = { data: caseInput(m, c, k).data as Float32Array, dims: caseInput(m, c, k).shape };
     const r = await runGraph(() => buildUNet(file, { ...heads, ep: 'webgpu' }), dtype, feeds);
     return { [Object.keys(c.expected)[0]!]: r.out!.data };
   } finally {

@@ -1,4 +1,5 @@
 /** Request/response plumbing shared by every route: bounded bodies, BigInt-exact JSON, errors as values. */
+import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WeftError } from '../errors.ts';
 import { isPlainObject, parseJson, stringifyJson } from '../workflow/json.ts';
@@ -69,6 +70,19 @@ function statusType(status: number): string {
 }
 
 /** Reads the whole body, refusing (413) as soon as it exceeds `limit` bytes. */
+/** Streams a file as the body (headers already written); settles when the client has it or goes away. */
+export async function sendFile(res: Res, file: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const s = fs.createReadStream(file);
+    s.on('error', reject);
+    res.on('close', () => {
+      s.destroy();
+      resolve();
+    });
+    s.pipe(res);
+  });
+}
+
 export async function readBody(req: Req, limit: number): Promise<Buffer> {
   const declared = Number(req.raw.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `request body too large: ${declared} bytes (limit ${limit})`);

@@ -1,5 +1,8 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { applyFreeU } from '../../engine/models/freeu/index.ts';
+import { asSdModel } from '../../engine/models/sd/model.ts';
 
+/** Scales the backbone half of h at the two deepest output levels by b1/b2 and damps the skips' lowest frequencies by s1/s2 (ComfyUI's FreeU). */
 export default defineNode({
   name: 'FreeU',
   category: 'model_patches/unet',
@@ -13,4 +16,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MODEL' }],
+  run: ({ model, b1, b2, s1, s2 }) => [applyFreeU(asSdModel(model), 'v1', { b1, b2, s1, s2 })],
 });

@@ -1,5 +1,8 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { applyFreeU } from '../../engine/models/freeu/index.ts';
+import { asSdModel } from '../../engine/models/sd/model.ts';
 
+/** FreeU_V2: like FreeU, but the backbone factor follows each image's normalised channel-mean map (1 + (b − 1)·m̂). */
 export default defineNode({
   name: 'FreeU_V2',
   category: 'model_patches/unet',
@@ -13,4 +16,5 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'MODEL' }],
+  run: ({ model, b1, b2, s1, s2 }) => [applyFreeU(asSdModel(model), 'v2', { b1, b2, s1, s2 })],
 });

@@ -7,6 +7,7 @@ import type { CaseContext, CaseHandler, CaseTensor, ConformanceCase } from '../t
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { CLIP_PREFIXES } from '../../models/clip/spec.ts';
 import { CLIP_PRESETS, ClipTextEncoder, encodeSdxl, encodeTokenWeights, sdxlAdm, type TokenChunk } from '../../models/clip/encode.ts';
+import { caseInput } from '../inputs.ts';
 
 const encoders = new Map<string, ClipTextEncoder>();
 
@@ -20,23 +21,16 @@ function encoder(path: string, prefix: string): ClipTextEncoder {
   return e;
 }
 
-function get(m: Map<string, CaseTensor>, c: ConformanceCase, name: string): CaseTensor {
-  const ref = c.inputs[name];
-  const t = ref && m.get(ref.tensor);
-  if (!t) throw new Error(`case ${c.name}: input "${name}" missing from the vectors file`);
-  return t;
-}
-
 function chunks(m: Map<string, CaseTensor>, c: ConformanceCase, suffix = ''): TokenChunk[] {
-  const ids = get(m, c, `token_ids${suffix}`);
-  const w = get(m, c, `token_weights${suffix}`).data as Float32Array;
+  const ids = caseInput(m, c, `token_ids${suffix}`);
+  const w = caseInput(m, c, `token_weights${suffix}`).data as Float32Array;
   const [n, T] = ids.shape as [number, number];
   const data = ids.data as BigInt64Array;
   return Array.from({ length: n }, (_, i) => ({ ids: data.subarray(i * T, (i + 1) * T), weights: w.subarray(i * T, (i + 1) * T) }));
 }
 
 const idsOf = (m: Map<string, CaseTensor>, c: ConformanceCase, name: string) => {
-  const t = get(m, c, name);
+  const t = caseInput(m, c, name);
   return { ids: t.data as BigInt64Array, batch: t.shape[0]! };
 };
 
@@ -71,7 +65,7 @@ async function run(c: ConformanceCase, ctx: CaseContext): Promise<Record<string,
   }
   if (c.name.startsWith('clip_prompt_')) {
     const e = encoder(ckpt, CLIP_PREFIXES.sd1);
-    const extra = c.inputs.embedding_vectors ? (get(m, c, 'embedding_vectors').data as Float32Array) : null;
+    const extra = c.inputs.embedding_vectors ? (caseInput(m, c, 'embedding_vectors').data as Float32Array) : null;
     const ch = chunks(m, c);
     const last = await encodeTokenWeights(e, ch, CLIP_PRESETS.sd1, extra);
     const skip = await encodeTokenWeights(e, ch, { ...CLIP_PRESETS.sd1, layer: -2 }, extra);
@@ -95,7 +89,7 @@ async function run(c: ConformanceCase, ctx: CaseContext): Promise<Record<string,
     return out;
   }
   if (c.name === 'sdxl_adm_y') {
-    const pooled = get(m, c, 'pooled').data as Float32Array;
+    const pooled = caseInput(m, c, 'pooled').data as Float32Array;
     const rows = (c.params.rows as Array<Record<string, number>>).map((r) =>
       sdxlAdm(pooled, { width: r.width!, height: r.height!, cropW: r.crop_w!, cropH: r.crop_h!, targetWidth: r.target_width!, targetHeight: r.target_height! }));
     const y = new Float32Array(rows.length * rows[0]!.length);

@@ -8,6 +8,7 @@ import { ClipVisionModel } from '../../models/clip-vision/model.ts';
 import { cosineMatrix, FullClipModel } from '../../models/clip-vision/full.ts';
 import { clipPreprocess } from '../../models/clip-vision/preprocess.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
+import { caseInput } from '../inputs.ts';
 
 const visions = new Map<string, ClipVisionModel>();
 const fulls = new Map<string, FullClipModel>();
@@ -24,13 +25,6 @@ function full(path: string): FullClipModel {
   return m;
 }
 
-function input(m: Map<string, CaseTensor>, c: ConformanceCase, name: string): CaseTensor {
-  const ref = c.inputs[name];
-  const t = ref && m.get(ref.tensor);
-  if (!t) throw new Error(`case ${c.name}: input "${name}" missing from the vectors file`);
-  return t;
-}
-
 const image = (t: CaseTensor): Tensor => ({ shape: t.shape, data: t.data as Float32Array });
 
 async function run(c: ConformanceCase, ctx: CaseContext): Promise<Record<string, Float32Array>> {
@@ -40,19 +34,19 @@ async function run(c: ConformanceCase, ctx: CaseContext): Promise<Record<string,
     const out: Record<string, Float32Array> = {};
     for (const name of Object.keys(c.inputs)) {
       const tag = name.replace(/^image_/, '').replace(/_nhwc$/, '');
-      out[`pixel_values_${tag}`] = clipPreprocess(image(input(m, c, name)), { size: p.size, mean: p.mean, std: p.std }).data;
+      out[`pixel_values_${tag}`] = clipPreprocess(image(caseInput(m, c, name)), { size: p.size, mean: p.mean, std: p.std }).data;
     }
     return out;
   }
   if (c.name.startsWith('clipvision_')) {
     const v = vision(ctx.model('clip_vision'));
-    const o = c.inputs.pixel_values ? await v.encodePixels(image(input(m, c, 'pixel_values'))) : await v.encodeImage(image(input(m, c, 'image_nhwc')), 'center');
+    const o = c.inputs.pixel_values ? await v.encodePixels(image(caseInput(m, c, 'pixel_values'))) : await v.encodeImage(image(caseInput(m, c, 'image_nhwc')), 'center');
     return { last_hidden_state: o.last_hidden_state.data, penultimate_hidden_states: o.penultimate_hidden_states.data, image_embeds: o.image_embeds.data };
   }
   const f = full(ctx.model('clip'));
-  const ids = input(m, c, 'token_ids');
+  const ids = caseInput(m, c, 'token_ids');
   const text = await f.textEmbedsFromIds(ids.data as BigInt64Array, ids.shape[0]!);
-  const px = input(m, c, 'pixel_values');
+  const px = caseInput(m, c, 'pixel_values');
   const img = (await f.vision.encodePixels(image(px))).image_embeds.data;
   const cos = cosineMatrix(img, text, f.dim);
   return { text_embeds: text, image_embeds: img, cosine_image_text: cos, logits_per_image: cos.map((x) => x * f.logitScale) };

@@ -2,11 +2,11 @@
  * flux_vae_decode: the 16-channel FLUX AE decodes `latent` and the sampler's final `trajectory_samples`
  * (both already in the AE's own space: VAEDecode applies no scale/shift) and encodes `image_nhwc`.
  */
-import type { CaseHandler, CaseTensor, ConformanceCase } from '../types.ts';
+import type { CaseHandler } from '../types.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { openFluxAe } from '../../models/flux-vae/index.ts';
 import type { Vae } from '../../models/vae/vae.ts';
-import type { Tensor } from '../../tensor/tensor.ts';
+import { caseTensor } from '../inputs.ts';
 
 const aes = new Map<string, Vae>();
 
@@ -19,13 +19,6 @@ function aeFor(path: string): Vae {
   return v;
 }
 
-function input(m: Map<string, CaseTensor>, c: ConformanceCase, name: string): Tensor {
-  const ref = c.inputs[name];
-  const t = ref && m.get(ref.tensor);
-  if (!t || !(t.data instanceof Float32Array)) throw new Error(`case ${c.name}: float input "${name}" missing from the vectors file`);
-  return { shape: t.shape, data: t.data };
-}
-
 export const handler: CaseHandler = {
   topic: 'flux_vae',
   match: (c) => c.name.startsWith('flux_vae_'),
@@ -33,12 +26,12 @@ export const handler: CaseHandler = {
     const m = await ctx.tensors();
     const ae = aeFor(ctx.model('vae'));
     const got: Record<string, Float32Array> = {};
-    const d = await ae.decode(input(m, c, 'latent'));
+    const d = await ae.decode(caseTensor(m, c, 'latent'));
     got.decoded_raw = d.decoded.data;
     got.image_nhwc = d.image.data;
-    if (c.inputs.trajectory_samples) got.trajectory_image_nhwc = (await ae.decode(input(m, c, 'trajectory_samples'))).image.data;
+    if (c.inputs.trajectory_samples) got.trajectory_image_nhwc = (await ae.decode(caseTensor(m, c, 'trajectory_samples'))).image.data;
     if (c.inputs.image_nhwc) {
-      const e = await ae.encode(input(m, c, 'image_nhwc'));
+      const e = await ae.encode(caseTensor(m, c, 'image_nhwc'));
       got.encode_mean = e.mean.data;
       got.encode_logvar = e.logvar.data;
     }

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import type { CaseContext, CaseHandler, CaseTensor, ConformanceCase } from '../types.ts';
+import type { CaseContext, CaseHandler, ConformanceCase } from '../types.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { applyLoras } from '../../models/lora/index.ts';
@@ -20,16 +20,10 @@ import { CLIPTokenizer } from '../../models/clip/tokenizer.ts';
 import { ksample, LATENT_FORMATS } from '../../sampling/ksample.ts';
 import { DiscreteModelSampling } from '../../sampling/model-sampling.ts';
 import type { CondEntry, ModelFn } from '../../sampling/cfg.ts';
+import { caseTensor } from '../inputs.ts';
 
 const CACHE = path.join(os.tmpdir(), 'weft-conformance-lora');
 const UNET_PREFIX = 'model.diffusion_model.';
-
-function get(m: Map<string, CaseTensor>, c: ConformanceCase, name: string): Tensor {
-  const ref = c.inputs[name];
-  const t = ref && m.get(ref.tensor);
-  if (!t || !(t.data instanceof Float32Array)) throw new Error(`case ${c.name}: float input "${name}" missing from the vectors file`);
-  return { shape: t.shape, data: t.data };
-}
 
 async function patchedUNet(ctx: CaseContext, strength: number): Promise<{ unet: UNetSession; notLoaded: string[]; patched: number }> {
   const base = SafetensorsFile.open(ctx.model('checkpoint'));
@@ -41,7 +35,7 @@ async function patchedUNet(ctx: CaseContext, strength: number): Promise<{ unet: 
 async function unetClip(c: ConformanceCase, ctx: CaseContext) {
   const m = await ctx.tensors();
   const { unet, notLoaded, patched } = await patchedUNet(ctx, c.params.strength_model);
-  const eps = (await unet.run({ x: get(m, c, 'x'), timesteps: get(m, c, 'timesteps').data, context: get(m, c, 'context') })).data;
+  const eps = (await unet.run({ x: caseTensor(m, c, 'x'), timesteps: caseTensor(m, c, 'timesteps').data, context: caseTensor(m, c, 'context') })).data;
   await unet.release();
 
   const base = SafetensorsFile.open(ctx.model('checkpoint'));
@@ -72,11 +66,11 @@ async function sample(c: ConformanceCase, ctx: CaseContext) {
     const r = await applyModel(ms, unet, x, new Array<number>(rows.length).fill(sigma), stack(rows.map((r) => r.context)));
     return { shape: x.shape, data: r.denoised };
   };
-  const cond: CondEntry = { context: get(m, c, 'cond') };
-  const uncond: CondEntry = { context: get(m, c, 'uncond') };
+  const cond: CondEntry = { context: caseTensor(m, c, 'cond') };
+  const uncond: CondEntry = { context: caseTensor(m, c, 'uncond') };
   const res = await ksample({
     model, modelSampling: ms, latentFormat: LATENT_FORMATS.sd1, positive: [cond], negative: [uncond], cfg: p.cfg,
-    latent: get(m, c, 'latent_image'), seed: BigInt(p.seed), sampler: p.sampler, scheduler: p.scheduler, steps: p.steps, denoise: p.denoise,
+    latent: caseTensor(m, c, 'latent_image'), seed: BigInt(p.seed), sampler: p.sampler, scheduler: p.scheduler, steps: p.steps, denoise: p.denoise,
   });
   await unet.release();
   return { got: { samples: res.samples.data }, note: 'noise: seed' };

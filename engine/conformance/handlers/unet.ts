@@ -3,13 +3,16 @@
  * BaseModel.apply_model at a sigma (unet_denoised_*, sdxl_unet_denoised_*, sd2v_denoised_*).
  * Sessions are cached per checkpoint for the run: building one costs ~2 s, a tiny call ~20 ms.
  */
-import type { CaseHandler, CaseTensor, ConformanceCase } from '../types.ts';
-import type { Tensor } from '../../tensor/tensor.ts';
+import type { CaseHandler } from '../types.ts';
 import { openUNet, type UNetSession } from '../../models/unet/load.ts';
 import { headsFromMetadata } from '../../models/unet/config.ts';
 import { applyModel } from '../../models/unet/apply.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { DiscreteModelSampling } from '../../sampling/model-sampling.ts';
+import { caseTensor } from '../inputs.ts';
+
+// controlnet.ts imports it from here.
+export { caseTensor } from '../inputs.ts';
 
 const sessions = new Map<string, Promise<UNetSession>>();
 
@@ -26,13 +29,6 @@ export function unetFor(path: string, headChannels?: number): Promise<UNetSessio
     file.close();
   }
   return s;
-}
-
-export function caseTensor(m: Map<string, CaseTensor>, c: ConformanceCase, input: string): Tensor {
-  const ref = c.inputs[input];
-  const t = ref && m.get(ref.tensor);
-  if (!t || !(t.data instanceof Float32Array)) throw new Error(`case ${c.name}: float input "${input}" missing from the vectors file`);
-  return { shape: t.shape, data: t.data };
 }
 
 const RAW = /^(unet_eps_|unet_inpaint9ch_eps_|sdxl_unet_eps_|sd2v_unet_)/;

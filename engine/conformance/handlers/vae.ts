@@ -2,11 +2,11 @@
  * VAE cases: decode (vae_decode*, sdxl_vae_decode, sd2v_vae_decode) and encode (vae_encode, sdxl_vae_encode).
  * One Vae per checkpoint for the whole run.
  */
-import type { CaseHandler, CaseTensor, ConformanceCase } from '../types.ts';
+import type { CaseHandler } from '../types.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { Vae, samplePosterior } from '../../models/vae/vae.ts';
 import { randn } from '../../sampling/rng.ts';
-import type { Tensor } from '../../tensor/tensor.ts';
+import { caseTensor } from '../inputs.ts';
 
 const vaes = new Map<string, Vae>();
 
@@ -17,13 +17,6 @@ function vaeFor(path: string): Vae {
     vaes.set(path, v);
   }
   return v;
-}
-
-function input(m: Map<string, CaseTensor>, c: ConformanceCase, name: string): Tensor {
-  const ref = c.inputs[name];
-  const t = ref && m.get(ref.tensor);
-  if (!t || !(t.data instanceof Float32Array)) throw new Error(`case ${c.name}: float input "${name}" missing from the vectors file`);
-  return { shape: t.shape, data: t.data };
 }
 
 const DECODE = /^(vae_decode|sdxl_vae_decode|sd2v_vae_decode)/;
@@ -37,13 +30,13 @@ export const handler: CaseHandler = {
     const vae = vaeFor(ctx.model('checkpoint'));
     const got: Record<string, Float32Array> = {};
     if (DECODE.test(c.name)) {
-      const r = await vae.decode(input(m, c, 'latent'));
+      const r = await vae.decode(caseTensor(m, c, 'latent'));
       got.decoded_raw = r.decoded.data;
       got.image_nhwc = r.image.data;
-      if (c.inputs.trajectory_samples) got.trajectory_image_nhwc = (await vae.decode(input(m, c, 'trajectory_samples'))).image.data;
+      if (c.inputs.trajectory_samples) got.trajectory_image_nhwc = (await vae.decode(caseTensor(m, c, 'trajectory_samples'))).image.data;
       return { got };
     }
-    const r = await vae.encode(input(m, c, 'image_nhwc'));
+    const r = await vae.encode(caseTensor(m, c, 'image_nhwc'));
     got.mean = r.mean.data;
     got.logvar = r.logvar.data;
     if (c.expected.comfy_vaeencode_sample) {

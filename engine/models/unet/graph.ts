@@ -37,7 +37,25 @@ export interface BuildUNetOptions extends HeadOptions {
    * extra graph inputs, listed in `inputs` after x/timesteps/context(/y). None: the graph is unchanged.
    */
   crossAttention?: CrossAttentionHook[];
+  /**
+   * ComfyUI's output_block_patch list (FreeU): each sees the backbone `h` and the skip (ControlNet residual
+   * already added) just before they are concatenated, and returns both, possibly changed. Applied in order.
+   */
+  outputBlockPatches?: OutputBlockPatch[];
 }
+
+export interface OutputBlockSite {
+  g: GraphBuilder;
+  /** output_blocks index. */
+  block: number;
+  h: string;
+  skip: string;
+  hChannels: number;
+  skipChannels: number;
+  /** The UNet's model_channels (FreeU picks blocks by h's width relative to it). */
+  modelChannels: number;
+}
+export type OutputBlockPatch = (site: OutputBlockSite) => { h: string; skip: string };
 
 export interface StaticShape { batch?: number; height?: number; width?: number; tokens?: number }
 
@@ -154,16 +172,31 @@ export function buildUNet(base: SafetensorsFile, opts: BuildUNetOptions = {}): B
   }
   h = runLayers(e, cfg.middleBlock, h, emb, context);
   if (opts.withControl) h = g.op('Add', [h, controlInputs[controlInputs.length - 1]!]);
-  for (const layers of cfg.outputBlocks) {
+  cfg.outputBlocks.forEach((layers, block) => {
     const i = skips.length - 1;
     let skip = skips.pop()!;
     if (opts.withControl) skip = g.op('Add', [skip, control[i]!]);
+    if (opts.outputBlockPatches?.length) ({ h, skip } = patchOutputBlock(opts.outputBlockPatches, { g, block, h, skip, modelChannels: cfg.modelChannels, ...widths(cfg, layers, i) }));
     h = g.op('Concat', [h, skip], { axis: 1 });
     h = runLayers(e, layers, h, emb, context, skips[skips.length - 1]);
-  }
+  });
   h = conv(e, silu(e, groupNorm(e, h, 'out.0', 1e-5)), 'out.2');
   const outDims = sp(cfg.outChannels, 1);
   g.output(h, 'out', 'float32', outDims);
   const { bytes, weightsDir } = g.build();
   return { bytes, weightsDir, config: cfg, inputs, outputs: [{ name: 'out', dims: outDims }], controlInputs };
+}
+
+/** Channel widths at output block `layers` taking skip `i`: its first ResBlock reads concat(h, skip). */
+function widths(cfg: UNetConfig, layers: Layer[], i: number): { hChannels: number; skipChannels: number } {
+  const first = layers[0];
+  const skipChannels = cfg.skips[i]!.ch;
+  if (first?.kind !== 'res') throw new WeftError(`${cfg.prefix}output_blocks: an output block does not start with a ResBlock; output-block patches cannot tell h's width`);
+  return { hChannels: first.cin - skipChannels, skipChannels };
+}
+
+function patchOutputBlock(patches: OutputBlockPatch[], site: OutputBlockSite): { h: string; skip: string } {
+  let { h, skip } = site;
+  for (const p of patches) ({ h, skip } = p({ ...site, h, skip }));
+  return { h, skip };
 }

@@ -1,5 +1,5 @@
 export { parseUNetConfig, headsFromMetadata, headsFromDetected, downsampledSize, type UNetConfig, type HeadOptions, type Layer, type ParseOptions } from './config.ts';
-export { buildUNet, type BuildUNetOptions, type BuiltUNet, type GraphIO, type StaticShape } from './graph.ts';
+export { buildUNet, type BuildUNetOptions, type BuiltUNet, type GraphIO, type StaticShape, type OutputBlockPatch, type OutputBlockSite } from './graph.ts';
 export { timestepFrequencies, type LayerPatch } from './blocks.ts';
 export { loadUNet, openUNet, type LoadUNetOptions, type UNetRunInputs, type UNetSession } from './load.ts';
 export { applyModel, scaleInput, denoiseBatch, concatChannels, type RawUNet } from './apply.ts';

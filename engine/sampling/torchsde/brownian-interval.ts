@@ -117,9 +117,8 @@ export class BrownianInterval {
   }
 
   /** torchsde's _loc_inner: climb until [ta, tb] is inside the node, then descend, splitting leaves. */
-  private locate(from: Interval, ta: number, tbIn: number, out: Interval[]): void {
+  private locate(from: Interval, ta: number, tb: number, out: Interval[]): void {
     let node = from;
-    const tb = tbIn;
     let lo = ta;
     for (let guard = 0; guard < 100_000; guard++) {
       if (lo < node.start || tb > node.end) {
@@ -195,15 +194,18 @@ export class BrownianInterval {
       n = n.parent!;
     }
     for (let k = chain.length - 1; k >= 0; k--) {
-      w = this.bridge(chain[k]!, w);
-      this.cache.set(chain[k]!, w);
+      const c = chain[k]!;
+      const [left, right] = this.bridge(c.parent!, w);
+      // Both children come from the same parent noise: keep the sibling too, it is usually queried next.
+      this.cache.set(c.isLeft ? c.parent!.right! : c.parent!.left!, c.isLeft ? right : left);
+      w = c.isLeft ? left : right;
+      this.cache.set(c, w);
     }
     return w;
   }
 
-  /** Brownian bridge: left = mean + √var·noise from the parent's seed; right = parent − left. */
-  private bridge(child: Interval, parentW: Float32Array): Float32Array {
-    const p = child.parent!;
+  /** Brownian bridge split of a parent's increment: left = mean + √var·noise (parent's seed), right = parent − left. */
+  private bridge(p: Interval, parentW: Float32Array): [Float32Array, Float32Array] {
     const hRecip = 1 / (p.end - p.start);
     const leftDiff = p.midway! - p.start;
     const rightDiff = p.end - p.midway!;
@@ -212,12 +214,14 @@ export class BrownianInterval {
     const a = fr(leftDiff);
     const b = fr(hRecip);
     const sd = fr(Math.sqrt(varW));
-    const out = new Float32Array(this.size);
-    for (let i = 0; i < out.length; i++) {
+    const left = new Float32Array(this.size);
+    const right = new Float32Array(this.size);
+    for (let i = 0; i < left.length; i++) {
       const leftW = fr(fr(fr(a * parentW[i]!) * b) + fr(sd * noise[i]!));
-      out[i] = child.isLeft ? leftW : fr(parentW[i]! - leftW);
+      left[i] = leftW;
+      right[i] = fr(parentW[i]! - leftW);
     }
-    return out;
+    return [left, right];
   }
 }
 

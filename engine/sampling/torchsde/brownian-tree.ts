@@ -1,6 +1,6 @@
 /**
  * torchsde.BrownianTree (derived.py) and ComfyUI / k-diffusion's BrownianTreeNoiseSampler on top of it.
- * BrownianTree = BrownianInterval with halfway_tree, tol 1e-6, pool_size 24 and the default LRU of 45.
+ * BrownianTree = BrownianInterval with halfway_tree, tol 1e-6 and pool_size 24 (LRU size: see cacheEntries).
  * The noise sampler sorts each query (the tree only answers ta ≤ tb), negates when it had to swap, and
  * divides by √|t1 − t0| in float32: SDE samplers step from high to low sigma, so every draw is
  * −W(σ_next, σ)/√(σ − σ_next).
@@ -24,6 +24,16 @@ export interface BrownianTreeOptions {
   poolSize?: number;
 }
 
+/**
+ * Cached increments never change a value (each is a pure function of its node), only how often the
+ * bridge chain is recomputed. torchsde keeps 45; a query on the 1e-6 grid touches ~2×24 nodes plus their
+ * siblings, so 45 thrashes and a sampler run costs ~3× the randn draws. Keep at least 128 entries, more
+ * for small samples, within ~64 MiB.
+ */
+function cacheEntries(size: number): number {
+  return Math.min(4096, Math.max(128, Math.floor(2 ** 26 / (4 * Math.max(1, size)))));
+}
+
 export class BrownianTree {
   private readonly interval: BrownianInterval;
   private readonly w0: Float32Array | undefined;
@@ -32,7 +42,7 @@ export class BrownianTree {
     this.w0 = o.w0;
     this.interval = new BrownianInterval({
       t0: o.t0, t1: o.t1 ?? o.t0 + 1, size: o.size, entropy: o.entropy,
-      tol: o.tol ?? 1e-6, poolSize: o.poolSize ?? 24, cacheSize: 45, halfwayTree: true,
+      tol: o.tol ?? 1e-6, poolSize: o.poolSize ?? 24, cacheSize: cacheEntries(o.size), halfwayTree: true,
     });
   }
 

@@ -1,7 +1,7 @@
 /** The built renderer served at `/`: files under staticDir only, typed, with the UI's CSP on pages. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { HttpError, type Req, type Res } from '../http.ts';
+import { HttpError, sendFile, type Req, type Res } from '../http.ts';
 import { uiCsp } from '../security.ts';
 
 const TYPES: Record<string, string> = {
@@ -78,13 +78,5 @@ export async function serveStatic(req: Req, res: Res, staticDir: string | undefi
     res.end();
     return;
   }
-  await new Promise<void>((resolve, reject) => {
-    const s = fs.createReadStream(file);
-    s.on('error', reject);
-    res.on('close', () => {
-      s.destroy();
-      resolve();
-    });
-    s.pipe(res);
-  });
+  await sendFile(res, file);
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { WeftError } from '../../errors.ts';
 import { contentDisposition, contentTypeFor, parseType, splitAnnotation, subfolderSegments } from '../files.ts';
-import { HttpError, type Res } from '../http.ts';
+import { HttpError, sendFile, type Res } from '../http.ts';
 import type { Route } from '../router.ts';
 import type { ServerContext } from '../context.ts';
 
@@ -79,15 +79,7 @@ export const viewRoutes: Route[] = [
         'Content-Disposition': contentDisposition(path.basename(file)),
         'Cache-Control': 'no-cache',
       });
-      await new Promise<void>((resolve, reject) => {
-        const s = fs.createReadStream(file);
-        s.on('error', reject);
-        res.on('close', () => {
-          s.destroy();
-          resolve();
-        });
-        s.pipe(res);
-      });
+      await sendFile(res, file);
     },
   },
 ];
