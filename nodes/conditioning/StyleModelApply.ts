@@ -1,5 +1,8 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkConditioning } from '../../engine/tensor/conditioning.ts';
+import { applyStyle, asStyleModel, type StrengthType } from '../../engine/models/style/index.ts';
 
+/** Appends the style model's tokens for the image(s) to every entry's text tokens (ComfyUI's StyleModelApply). */
 export default defineNode({
   name: 'StyleModelApply',
   displayName: 'Apply Style Model',
@@ -14,4 +17,8 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run: async ({ conditioning, style_model, clip_vision_output, strength, strength_type }) => {
+    const style = await asStyleModel(style_model).getCond(clip_vision_output);
+    return [applyStyle(checkConditioning(conditioning, 'conditioning'), style, strength, strength_type as StrengthType)];
+  },
 });

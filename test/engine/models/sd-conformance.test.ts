@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import KSampler from '../../../nodes/sampling/KSampler.ts';
 import CheckpointLoaderSimple from '../../../nodes/loaders/CheckpointLoaderSimple.ts';
+import LoraLoaderModelOnly from '../../../nodes/lora/LoraLoaderModelOnly.ts';
 import { compareTensor, readCaseTensors } from '../../../engine/conformance/runner.ts';
 import type { Latent } from '../../../engine/graph/sockets.ts';
 import type { Tensor } from '../../../engine/tensor/tensor.ts';
@@ -37,7 +38,15 @@ async function runCase(name: string): Promise<void> {
     return { shape: t.shape, data: t.data as Float32Array };
   };
   const ctx = recordingContext(env, 'x').ctx;
-  const [model] = (await CheckpointLoaderSimple.run!({ ckpt_name: ckpt }, ctx)) as [unknown];
+  let [model] = (await CheckpointLoaderSimple.run!({ ckpt_name: ckpt }, ctx)) as [unknown];
+  if (c.models.lora) {
+    // The case's cond/uncond were encoded with the LoRA'd CLIP already; the node path patches the UNet.
+    const lora = path.basename(c.models.lora);
+    const ldest = path.join(env.base, 'models', 'loras', lora);
+    fs.mkdirSync(path.dirname(ldest), { recursive: true });
+    if (!fs.existsSync(ldest)) fs.symlinkSync(path.join(CONF, c.models.lora), ldest);
+    [model] = (await LoraLoaderModelOnly.run!({ model, lora_name: lora, strength_model: c.params.strength_model } as never, ctx)) as [unknown];
+  }
   const latent: Latent = { samples: T('latent_image') };
   if (c.inputs.noise_mask) latent.noise_mask = T('noise_mask');
   const p = c.params;
@@ -51,3 +60,6 @@ async function runCase(name: string): Promise<void> {
 
 test('sample_euler_normal through CheckpointLoaderSimple → KSampler matches ComfyUI', { skip: !have && 'no ../shared/conformance' }, () => runCase('sample_euler_normal'));
 test('inpaint_model_euler_normal (9-channel UNet, concat from the noise mask) matches ComfyUI', { skip: !have && 'no ../shared/conformance' }, () => runCase('inpaint_model_euler_normal'));
+test('img2img_euler_normal (denoise 0.6 on an input latent) through the KSampler node matches ComfyUI', { skip: !have && 'no ../shared/conformance' }, () => runCase('img2img_euler_normal'));
+test('inpaint_masked_euler_normal_d1.0 (latent noise mask) through the KSampler node matches ComfyUI', { skip: !have && 'no ../shared/conformance' }, () => runCase('inpaint_masked_euler_normal_d1.0'));
+test('lora_sample_euler_normal through LoraLoaderModelOnly → KSampler matches ComfyUI', { skip: !have && 'no ../shared/conformance' }, () => runCase('lora_sample_euler_normal'));

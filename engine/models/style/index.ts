@@ -1,0 +1,2 @@
+export { StyleModel, asStyleModel, styleSpec, buildStyleGraph, type StyleSpec, type StyleModelOptions } from './model.ts';
+export { applyStyle, type StrengthType } from './apply.ts';
