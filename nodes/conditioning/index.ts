@@ -1,5 +1,6 @@
 import type { NodeDef } from '../../engine/graph/node.ts';
 import CLIPSetLastLayer from './CLIPSetLastLayer.ts';
+import WeftCLIPSetWeighting from './WeftCLIPSetWeighting.ts';
 import CLIPTextEncode from './CLIPTextEncode.ts';
 import CLIPTextEncodeSDXL from './CLIPTextEncodeSDXL.ts';
 import CLIPTextEncodeSDXLRefiner from './CLIPTextEncodeSDXLRefiner.ts';
@@ -35,4 +36,5 @@ export const nodes: NodeDef<any, any>[] = [
   GLIGENTextBoxApply,
   StyleModelApply,
   unCLIPConditioning,
+  WeftCLIPSetWeighting,
 ];

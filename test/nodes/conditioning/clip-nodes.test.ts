@@ -18,6 +18,7 @@ import CLIPTextEncodeSDXL from '../../../nodes/conditioning/CLIPTextEncodeSDXL.t
 import CLIPTextEncodeSDXLRefiner from '../../../nodes/conditioning/CLIPTextEncodeSDXLRefiner.ts';
 import CLIPLoader from '../../../nodes/loaders/CLIPLoader.ts';
 import DualCLIPLoader from '../../../nodes/loaders/DualCLIPLoader.ts';
+import WeftCLIPSetWeighting from '../../../nodes/conditioning/WeftCLIPSetWeighting.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'weft-clipnodes-'));
 after(async () => { await releaseClipEncoders(); rmSync(base, { recursive: true, force: true }); });
@@ -74,6 +75,17 @@ test('CLIPLoader (stable_diffusion) and DualCLIPLoader (sdxl) feed the SDXL enco
   assert.deepEqual(Object.keys(s.opts).sort(), ['crop_h', 'crop_w', 'height', 'pooled_output', 'target_height', 'target_width', 'width']);
   const r = first(await out<Conditioning>(CLIPTextEncodeSDXLRefiner.run!({ ascore: 6, width: 1024, height: 1024, text: 'a cat', clip: xl }, ctx('CLIPTextEncodeSDXLRefiner'))));
   assert.equal(r.opts.aesthetic_score, 6);
-  assert.throws(() => DualCLIPLoader.run!({ clip_name1: 'clip_l.safetensors', clip_name2: 'clip_g.safetensors', type: 'flux' }, ctx('DualCLIPLoader')), /CLIP type "flux"/);
+  assert.throws(() => DualCLIPLoader.run!({ clip_name1: 'clip_l.safetensors', clip_name2: 'clip_g.safetensors', type: 'flux' }, ctx('DualCLIPLoader')), /type flux needs a clip_l and a t5xxl text encoder/);
   assert.throws(() => CLIPLoader.run!({ clip_name: 'missing.safetensors', type: 'stable_diffusion' }, ctx('CLIPLoader')), /not found/);
+});
+
+test('WeftCLIPSetWeighting: a1111 mode on a copy; equal to encode(…, {mode}) and different from comfy for weighted prompts', async () => {
+  const clip = ClipModel.fromCheckpoint(ckpt, { embeddings: new EmbeddingLibrary(folders) });
+  const a1111 = await out<ClipModel>(WeftCLIPSetWeighting.run!({ clip, mode: 'a1111' }, ctx('WeftCLIPSetWeighting')));
+  assert.notEqual(a1111, clip);
+  assert.equal(clip.weighting, 'comfy', 'the input CLIP is untouched');
+  const text = 'a (red:1.4) cat';
+  const viaNode = first(await out<Conditioning>(CLIPTextEncode.run!({ text, clip: a1111 }, ctx('CLIPTextEncode')))).cond.data;
+  assert.deepEqual(viaNode, first(await clip.encode(text, { mode: 'a1111' })).cond.data);
+  assert.notDeepEqual(viaNode, first(await clip.encode(text)).cond.data);
 });
