@@ -29,6 +29,7 @@ export const MODEL_FOLDERS: Readonly<Record<string, readonly string[]>> = {
   ipadapter: ['ipadapter'],
   onnx: ['onnx'],
   interrogator: ['interrogator'],
+  tokenizers: ['tokenizers'],
 };
 
 /** Legacy and alternative names users (and custom nodes, and extra_model_paths.yaml files) still use. */
@@ -45,6 +46,7 @@ export const FOLDER_EXTENSIONS: Readonly<Record<string, readonly string[] | null
   configs: ['.yaml'],
   diffusers: null,
   interrogator: ['.txt'],
+  tokenizers: ['.json', '.model', '.txt'],
 };
 
 export function canonicalFolder(folder: string): string {

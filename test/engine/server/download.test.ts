@@ -159,3 +159,15 @@ test('a running download can be cancelled; its part stays for a later resume', a
   assert.ok(!fs.existsSync(dest('loras', 'stall.safetensors')));
   assert.equal((await fetch(`${ctx.server.url}/weft/downloads/${id}/cancel`, { method: 'POST' })).status, 404);
 });
+
+test('the catalogue T5 tokenizer entry lands in models/tokenizers/t5/, where the FLUX text encoder looks for it', async () => {
+  const { CATALOGUE } = await import('../../../engine/server/catalogue.ts');
+  const e = CATALOGUE.find((c) => c.id === 't5-tokenizer')!;
+  const r = await download({ url: `${base}/spiece.model`, folder: e.folder, filename: e.filename });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const final = await ctx.server.downloads.wait(r.body.id);
+  assert.equal(final.status, 'done', final.error);
+  assert.deepEqual(fs.readFileSync(dest('tokenizers', 't5', 'spiece.model')), CONTENT);
+  const cat = (await (await fetch(`${ctx.server.url}/weft/catalogue`)).json()) as { id: string; installed: boolean }[];
+  assert.equal(cat.find((c) => c.id === 't5-tokenizer')?.installed, true);
+});
