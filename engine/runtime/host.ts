@@ -49,10 +49,7 @@ export function createSessionHost(): SessionHost {
 
   async function load(req: Extract<WorkerRequest, { op: 'load' }>): Promise<WorkerReply> {
     try {
-      const chosen = await selectProvider(req.candidates, async (ep) => {
-        const graph = req.graphByEp?.[ep] ?? req.graph;
-        return ort.InferenceSession.create(graph, sessionOptions(ep, req.settings));
-      }, req.skipped);
+      const chosen = await selectProvider(req.candidates, (ep) => ort.InferenceSession.create(req.graph, sessionOptions(ep, req.settings)), req.skipped);
       session = chosen.value;
       return { id: req.id, ok: true, ep: chosen.ep, attempts: chosen.attempts, inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
     } catch (e) {

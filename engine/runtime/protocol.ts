@@ -12,7 +12,8 @@ export interface SessionSettings {
 }
 
 export type WorkerRequest =
-  | { op: 'load'; id: number; graph: Uint8Array; graphByEp?: Record<string, Uint8Array>; candidates: string[]; skipped: EpAttempt[]; settings: SessionSettings }
+  // The service sends one candidate per load, with that provider's graph variant (see service.ts start()).
+  | { op: 'load'; id: number; graph: Uint8Array; candidates: string[]; skipped: EpAttempt[]; settings: SessionSettings }
   | { op: 'run'; id: number; feeds: WireFeeds }
   | { op: 'release'; id: number };
 

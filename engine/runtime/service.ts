@@ -6,18 +6,23 @@
 import { freemem, totalmem, availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { WeftError } from '../errors.ts';
-import { candidatesFor, platformInfo, type EpAttempt, type EpName, type EpSetting, type PlatformInfo } from './providers.ts';
+import { candidatesFor, oneLine, platformInfo, type EpAttempt, type EpName, type EpSetting, type PlatformInfo } from './providers.ts';
 import { clearDefaultModelService } from './default.ts';
 import { InlineHost, type SessionPort } from './inline.ts';
 import type { SessionSettings, WorkerReply, WorkerRequest } from './protocol.ts';
 import { checkWire, transferList, type WireFeeds } from './wire.ts';
+import { resolveSource, type BuiltGraph, type GraphSource } from './variants.ts';
 
 export interface ModelSpec {
-  /** ONNX ModelProto bytes; weights are external data relative to weightsDir. */
-  graph: Uint8Array;
-  /** Per-provider graph variants (ops differ per EP); `graph` is used for the rest. */
-  graphByEp?: Partial<Record<EpName, Uint8Array>>;
-  weightsDir: string;
+  /**
+   * The default (CPU) graph: ONNX ModelProto bytes whose weights are external data relative to weightsDir,
+   * or a builder called only if a provider without its own variant is tried (runtime/variants.ts).
+   */
+  graph: GraphSource;
+  /** Per-provider graph variants (GPU: fp16, GPU op choices), resolved only when that provider is tried. */
+  graphByEp?: Partial<Record<EpName, GraphSource>>;
+  /** Folder of the external weights of byte graphs; a builder's result carries its own. */
+  weightsDir?: string;
   ep?: EpSetting;
   /** RAM the loaded session will hold (the builder's estimate); defaults to the graph size. */
   sizeBytes?: number;
@@ -30,7 +35,10 @@ export interface ModelSpec {
 export interface ModelServiceOptions {
   /** Bytes of models kept loaded at once; default: half of total RAM. */
   budgetBytes?: number;
-  /** Provider setting used when a spec names none. */
+  /**
+   * Provider setting used when a spec names none: 'auto' (default: GPU providers this binary has and a
+   * hardware adapter backs, then CPU) or one provider, forced (tried even on a software adapter).
+   */
   ep?: EpSetting;
   threads?: number;
   log?: (message: string) => void;
@@ -58,8 +66,13 @@ export interface ModelHandle {
   run(feeds: WireFeeds, opts?: { transfer?: boolean }): Promise<WireFeeds>;
 }
 
+/** What a loaded model runs on (for the UI, logs and tests). */
+export interface LoadedModel { key: string; ep: string; attempts: EpAttempt[]; sizeBytes: number }
+
 interface Entry {
   key: string;
+  ep?: string;
+  attempts?: EpAttempt[];
   spec: ModelSpec;
   size: number;
   worker: SessionPort;
@@ -105,6 +118,11 @@ export class ModelService {
     return [...this.entries.keys()];
   }
 
+  /** Models whose session is created, with the provider each one runs on. */
+  loadedModels(): LoadedModel[] {
+    return [...this.entries.values()].filter((e) => e.loaded).map((e) => ({ key: e.key, ep: e.ep!, attempts: e.attempts!, sizeBytes: e.size }));
+  }
+
   usedBytes(): number {
     let n = 0;
     for (const e of this.entries.values()) n += e.size;
@@ -117,7 +135,7 @@ export class ModelService {
       existing.lastUsed = ++this.tick;
       return existing.ready;
     }
-    const size = spec.sizeBytes ?? spec.graph.byteLength;
+    const size = spec.sizeBytes ?? (spec.graph instanceof Uint8Array ? spec.graph.byteLength : 0);
     if (size > this.budgetBytes) {
       return Promise.reject(new WeftError(`model "${key}" needs ${fmt(size)}, more than the ${fmt(this.budgetBytes)} model memory budget`, { type: 'out_of_memory', extra: { key, size } }));
     }
@@ -160,26 +178,46 @@ export class ModelService {
     await Promise.all([...this.entries.keys()].map((k) => this.unload(k)));
   }
 
+  /**
+   * Tries the candidates one at a time, each with its own graph variant, built only now (the CPU graph is
+   * never built when a GPU session opens; the GPU graph never when the setting leaves GPUs out).
+   */
   private async start(entry: Entry): Promise<ModelHandle> {
     const { spec, key } = entry;
     const info = await (this.opts.platform ?? platformInfo)();
     const setting = spec.ep ?? this.opts.ep ?? 'auto';
     const { candidates, skipped } = candidatesFor(setting, info);
-    const settings = { weightsDir: spec.weightsDir, threads: spec.threads ?? this.opts.threads ?? availableParallelism(), disablePrepacking: spec.disablePrepacking, optimization: spec.optimization };
-    const graphByEp = spec.graphByEp as Record<string, Uint8Array> | undefined;
-    const reply = await this.call(entry, { op: 'load', id: 0, graph: spec.graph, graphByEp, candidates, skipped, settings });
-    if (!reply.ok) {
-      const why = reply.attempts?.length ? reply.attempts.map((a) => `${a.ep}: ${a.reason}`).join('; ') : reply.error;
-      throw new WeftError(`model "${key}": could not create a session (${setting}): ${why}`, { type: 'model_load_failed', extra: { key, attempts: reply.attempts } });
+    const base = { threads: spec.threads ?? this.opts.threads ?? availableParallelism(), disablePrepacking: spec.disablePrepacking, optimization: spec.optimization };
+    const attempts: EpAttempt[] = [...skipped];
+    for (const ep of candidates) {
+      const variant = spec.graphByEp?.[ep];
+      let g: BuiltGraph;
+      try {
+        g = resolveSource(variant ?? spec.graph, spec.weightsDir, `model "${key}"`);
+      } catch (e) {
+        // The default graph failing to build is a model error (missing tensor…): report it as it is.
+        if (!variant) throw e;
+        attempts.push({ ep, outcome: 'failed', reason: `building its graph variant: ${oneLine(e)}` });
+        continue;
+      }
+      const reply = await this.call(entry, { op: 'load', id: 0, graph: g.bytes, candidates: [ep], skipped: [], settings: { ...base, weightsDir: g.weightsDir } });
+      if (reply.ok && 'ep' in reply) {
+        attempts.push(...reply.attempts);
+        entry.loaded = true;
+        entry.ep = reply.ep;
+        entry.attempts = attempts;
+        const skippedText = attempts.filter((a) => a.outcome !== 'chosen').map((a) => `${a.ep} ${a.outcome} (${a.reason})`).join('; ');
+        this.opts.log?.(`model "${key}": running on ${reply.ep}${variant ? ' (its own graph variant)' : ''}${skippedText ? `; ${skippedText}` : ''}`);
+        return {
+          key, ep: reply.ep, attempts, inputNames: reply.inputNames, outputNames: reply.outputNames,
+          run: (feeds, o) => this.run(key, spec, feeds, o?.transfer ?? false),
+        };
+      }
+      if (reply.ok) throw new WeftError(`model "${key}": worker sent an unexpected reply`);
+      attempts.push(...(reply.attempts?.length ? reply.attempts : [{ ep, outcome: 'failed' as const, reason: oneLine(reply.error) }]));
     }
-    if (!('ep' in reply)) throw new WeftError(`model "${key}": worker sent an unexpected reply`);
-    entry.loaded = true;
-    const skippedText = reply.attempts.filter((a) => a.outcome !== 'chosen').map((a) => `${a.ep} ${a.outcome} (${a.reason})`).join('; ');
-    this.opts.log?.(`model "${key}": running on ${reply.ep}${skippedText ? `; ${skippedText}` : ''}`);
-    return {
-      key, ep: reply.ep, attempts: reply.attempts, inputNames: reply.inputNames, outputNames: reply.outputNames,
-      run: (feeds, o) => this.run(key, spec, feeds, o?.transfer ?? false),
-    };
+    const why = attempts.length ? attempts.map((a) => `${a.ep}: ${a.reason}`).join('; ') : 'no provider to try';
+    throw new WeftError(`model "${key}": could not create a session (${setting}): ${why}`, { type: 'model_load_failed', extra: { key, attempts } });
   }
 
   private async run(key: string, spec: ModelSpec, feeds: WireFeeds, transfer: boolean): Promise<WireFeeds> {

@@ -1,5 +1,10 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { checkConditioning } from '../../engine/tensor/conditioning.ts';
 
+/**
+ * Appends {clip_vision_output, strength, noise_augmentation} to each entry's `unclip_conditioning` list; the
+ * model turns the list into its ADM vector at sampling time (engine/models/unclip). Strength 0 is a no-op.
+ */
 export default defineNode({
   name: 'unCLIPConditioning',
   category: 'conditioning',
@@ -12,4 +17,10 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run({ conditioning, clip_vision_output, strength, noise_augmentation }) {
+    const c = checkConditioning(conditioning, 'conditioning');
+    if (strength === 0) return [c];
+    const entry = { clip_vision_output, strength, noise_augmentation };
+    return [c.map(([t, o]) => [t, { ...o, unclip_conditioning: [...(Array.isArray(o.unclip_conditioning) ? o.unclip_conditioning : []), entry] }])];
+  },
 });

@@ -1,10 +1,11 @@
 /**
  * ControlNets from file to UNet call. Loading recognises the LDM layout (v1.0/v1.1 `control_model.*`, bare
  * keys, SDXL copies with `label_emb`), merges diff ControlNets onto the model's UNet weights in a cache side
- * file (ComfyUI adds the model's weights to every `control_model.X` that has a `diffusion_model.X`), and names
- * the formats not supported yet. At sampling time the control stage (a UNetWrapper the bridge puts outermost)
- * groups the call's rows by their conditioning's ControlApplication, runs each chain in the ModelService, and
- * hands the summed residuals to the UNet as `call.control`; rows without control get zeros.
+ * file (ComfyUI adds the model's weights to every `control_model.X` that has a `diffusion_model.X`), reads
+ * diffusers-format files in place under the same names (diffusers.ts), and names the formats not supported
+ * yet. At sampling time the control stage (a UNetWrapper the bridge puts outermost) groups the call's rows
+ * by their conditioning's ControlApplication, runs each chain in the ModelService, and hands the summed
+ * residuals to the UNet as `call.control`; rows without control get zeros.
  */
 import path from 'node:path';
 import { WeftError } from '../../errors.ts';
@@ -22,6 +23,7 @@ import type { Weighted } from '../lora/merge.ts';
 import { openUNetWeights, type SdModel, type UNetCall, type UNetWrapper } from '../sd/model.ts';
 import type { BuildUNetOptions } from '../unet/graph.ts';
 import { buildControlNet } from './graph.ts';
+import { isDiffusersControlNet, loadDiffusersControlNet } from './diffusers.ts';
 import { mergeControl, prepareHint } from './load.ts';
 import { activeAt, controlOf, type ControlApplication, type ControlNetModel } from './socket.ts';
 
@@ -41,7 +43,7 @@ function unsupported(file: string, format: string, hint: string): never {
 function ldmPrefix(f: SafetensorsFile, file: string): string {
   for (const p of ['control_model.', '']) if (f.has(`${p}input_hint_block.0.weight`) && f.has(`${p}zero_convs.0.0.weight`)) return p;
   const keys = f.keys();
-  if (keys.some((k) => k.startsWith('controlnet_cond_embedding.'))) unsupported(file, 'a diffusers-format ControlNet (controlnet_cond_embedding.*)', 'use the LDM "control_model.*" release of this ControlNet');
+  if (keys.some((k) => k.startsWith('controlnet_blocks.') || k.startsWith('controlnet_x_embedder.'))) unsupported(file, 'an SD3/Flux diffusers ControlNet', 'use a UNet (SD1/SD2/SDXL) ControlNet');
   if (f.has('lora_controlnet')) unsupported(file, 'a Control-LoRA', 'use a full ControlNet file');
   if (keys.some((k) => /^(adapter\.)?(body\.\d+\.|conv_in\.|down_opt)/.test(k))) unsupported(file, 'a T2I-Adapter', 'use a ControlNet for this hint type');
   throw new WeftError(`${file}: not a ControlNet (no input_hint_block / zero_convs tensors, with or without "control_model.")`, { file, type: 'invalid_model_file' });
@@ -83,6 +85,8 @@ export function loadControlNetModel(file: string, o: LoadOptions): ControlNetMod
   const st = safetensorsPathFor(file, o.cacheDir);
   const f = SafetensorsFile.open(st);
   try {
+    // diffusers layout (most SDXL ControlNets): read in place under control_model.* names (diffusers.ts).
+    if (isDiffusersControlNet(f.keys())) return loadDiffusersControlNet(file, st, f.keys(), o.warn);
     const prefix = ldmPrefix(f, file);
     let side: string | undefined;
     if (f.has('difference')) {
