@@ -13,6 +13,7 @@ import { sdxlAdm } from '../clip/encode.ts';
 import { sinusoidalEmbedding } from '../layers/sinusoidal.ts';
 import { concatFor, type ConcatSource } from './concat.ts';
 import type { SdModel } from './model.ts';
+import { unclipY } from '../unclip/index.ts';
 
 export interface ResolveOptions {
   model: SdModel;
@@ -23,6 +24,8 @@ export interface ResolveOptions {
   /** The 9-channel model's fallback concat inputs (latent noise mask + processed latent). */
   concat?: ConcatSource;
   input?: string;
+  /** The sampler's noise seed: unCLIP's noise augmentation draws from seed − 10, as ComfyUI does. */
+  seed?: bigint | number;
 }
 
 type Area = { height: number; width: number; y: number; x: number };
@@ -71,7 +74,10 @@ function pooledOf(opts: Record<string, unknown>, input: string): Tensor {
 }
 
 /** SDXL ADM vector per conditioning batch row; sizes default to the latent's pixel size like ComfyUI. */
-function admFor(model: SdModel, opts: Record<string, unknown>, H: number, W: number, side: 'positive' | 'negative', input: string): Tensor | undefined {
+function admFor(model: SdModel, opts: Record<string, unknown>, H: number, W: number, side: 'positive' | 'negative', input: string, seed: bigint | number = 0): Tensor | undefined {
+  // unCLIP models take the (noise-augmented) CLIP image embedding as their ADM vector instead.
+  const u = unclipY(model, opts, seed);
+  if (u) return u;
   const adm = model.detected.unet?.admInChannels ?? 0;
   if (!adm) return undefined;
   const pooled = pooledOf(opts, input);
@@ -125,7 +131,7 @@ export function resolveConditioning(cond: ComfyConditioning, o: ResolveOptions):
     if (typeof opts.strength === 'number') e.strength = opts.strength;
     if (typeof opts.timestep_start === 'number') e.timestepStart = ms.percentToSigma(opts.timestep_start);
     if (typeof opts.timestep_end === 'number') e.timestepEnd = ms.percentToSigma(opts.timestep_end);
-    const y = admFor(o.model, opts, H, W, o.side, input);
+    const y = admFor(o.model, opts, H, W, o.side, input, o.seed);
     if (y) e.extra!.y = y;
     if (o.model.inChannels > o.model.latentChannels) e.extra!.concat = concatFor(o.model, opts, o.latentShape, o.concat, input);
     return e;

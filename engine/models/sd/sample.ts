@@ -73,12 +73,12 @@ export async function sampleLatent(req: SampleRequest, ctx: NodeContext): Promis
   const latentIn = isAllZero(samples.data) ? samples.data.slice() : samples.data.map((v) => (v - (fmt.shift ?? 0)) * fmt.scale);
   const noiseMask = req.latent.noise_mask;
   const concat = { latentIn, noiseMask };
+  const seed = req.noise.kind === 'random' ? req.noise.seed : 0;
   const resolve = (c: typeof guider.positive, side: 'positive' | 'negative', name: string) =>
-    resolveConditioning(c, { model, latentShape: shape, side, concat, input: name });
+    resolveConditioning(c, { model, latentShape: shape, side, concat, input: name, seed });
   const positive = resolve(guider.positive, 'positive', 'positive');
   // ComfyUI's control_apply_to_uncond (ControlNetApply): the positive's ControlNet also drives an uncontrolled uncond.
   const negative = guider.kind === 'basic' ? [] : shareControlWithUncond(positive, resolve(guider.negative, 'negative', 'negative'));
-  const seed = req.noise.kind === 'random' ? req.noise.seed : 0;
   const batchIndex = Array.isArray(req.latent.batch_index) ? req.latent.batch_index : undefined;
   const modelFn = modelFnFor(model, service, shape);
 
