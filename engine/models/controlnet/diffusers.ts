@@ -26,6 +26,9 @@ export const DIFFUSERS_CONTROLNET_PREFIX = 'control_model.';
 
 type Keys = readonly string[];
 
+/** The LDM modules of the encoder copy the builder reads. */
+const ENCODER = /^(time_embed|label_emb|input_blocks|middle_block)\./;
+
 /** Whether the keys are a diffusers-layout ControlNet (or a broken one: it is then reported, not misread as LDM). */
 export function isDiffusersControlNet(keys: Keys): boolean {
   return keys.some((k) => k.startsWith('controlnet_cond_embedding') || k.startsWith('controlnet_down_blocks.') || k.startsWith('controlnet_mid_block.'));
@@ -79,8 +82,10 @@ export function controlNetRenamer(keys: Keys, file: string): (key: string) => st
     if (m) return `zero_convs.${m[1]}.0.${m[2]}`;
     m = /^controlnet_mid_block\.(weight|bias)$/.exec(key);
     if (m) return `middle_block_out.0.${m[1]}`;
-    // The UNet map also names decoder-side modules (out.*, output_blocks); a ControlNet has none to map.
-    return unet(key);
+    // The UNet map also names the decoder side (up_blocks, conv_out…), which a ControlNet has no use for:
+    // such tensors are left unmapped so the loader reports them instead of carrying them along.
+    const l = unet(key);
+    return l !== null && ENCODER.test(l) ? l : null;
   };
 }
 
