@@ -1,9 +1,13 @@
 /**
  * Sigma schedules with ComfyUI's names and arithmetic (comfy/samplers.py calculate_sigmas, k-diffusion's
  * get_sigmas_*), plus KSampler's step/denoise rules. Every schedule ends with sigma 0.
+ *
+ * karras, exponential, normal and sgm_uniform are bit-identical to the reference's float32 tensors
+ * (PyTorch CPU, AVX2 build): the linspace below and the exp emulation reproduce every recorded sigma of
+ * the conformance set, which matters because the SDE samplers' Brownian tree keys on exact sigma values.
  */
 import { WeftError } from '../errors.ts';
-import { linspace32, type ModelSampling } from './model-sampling.ts';
+import { DiscreteModelSampling, type ModelSampling } from './model-sampling.ts';
 import { betaIncInv } from './special.ts';
 
 const f = Math.fround;
@@ -11,35 +15,140 @@ const f = Math.fround;
 /** Samplers for which ComfyUI computes one extra step and drops the penultimate sigma. */
 export const DISCARD_PENULTIMATE_SIGMA_SAMPLERS: ReadonlySet<string> = new Set(['dpm_2', 'dpm_2_ancestral', 'uni_pc', 'uni_pc_bh2']);
 
+const F64 = new Float64Array(1);
+const I64 = new BigInt64Array(F64.buffer);
+
+/**
+ * Single-rounding float32 a·b + c (a hardware FMA). a·b of two floats is exact in double; the sum is
+ * formed exactly as s + e (two-sum) and s is nudged to an odd last bit when inexact ("round to odd"), so
+ * the final rounding to float32 cannot suffer from double rounding.
+ */
+export function fma32(a: number, b: number, c: number): number {
+  const p = a * b;
+  const s = p + c;
+  if (!Number.isFinite(s)) return f(s);
+  const bv = s - p;
+  const e = (p - (s - bv)) + (c - bv);
+  if (e === 0) return f(s);
+  F64[0] = s;
+  if ((I64[0]! & 1n) === 0n) I64[0] = I64[0]! + ((e > 0) === (s > 0) ? 1n : -1n);
+  return f(F64[0]!);
+}
+
+/** Round half to even (the vector float→int conversion under the default rounding mode). */
+function rintEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+// exp(x) = 2^q · e^s with s = x − q·ln2; ln2 is split in a float head (exact q·head) and a float tail.
+const LOG2E_F = f(1.4426950408889634);
+const LN2_HEAD = f(0.693145751953125);
+const LN2_TAIL = f(1.428606765330187e-6);
+// Minimax polynomial for (e^s − 1 − s)/s² on |s| ≤ ln2/2, highest degree first, float32 coefficients.
+const EXP_POLY = [1.9852762e-4, 1.3930436e-3, 8.333361e-3, 4.1666485e-2, 0.16666667, 0.5].map(f);
+
+/**
+ * float32 exp as PyTorch's CPU kernels compute it (the vectorised SLEEF routine with FMA, 1-ulp class, so
+ * not always the correctly rounded float): Cody–Waite reduction, FMA Horner polynomial, scale by 2^q.
+ * Used for every tensor .exp() the reference applies to schedule values.
+ */
+export function torchExpF32(x: number): number {
+  const d = f(x);
+  if (Number.isNaN(d)) return NaN;
+  if (d > 100) return Infinity;
+  if (d < -104) return 0;
+  const q = rintEven(f(d * LOG2E_F));
+  let s = fma32(q, -LN2_HEAD, d);
+  s = fma32(q, -LN2_TAIL, s);
+  let u = EXP_POLY[0]!;
+  for (let i = 1; i < EXP_POLY.length; i++) u = fma32(u, s, EXP_POLY[i]!);
+  u = f(1 + fma32(f(s * s), u, s));
+  const h = q >> 1;
+  return f(f(u * 2 ** h) * 2 ** (q - h));
+}
+
+/**
+ * torch.linspace(start, end, n) in float32 on the CPU, element for element. The step is float32; the
+ * scalar code counts up from start below the halfway index and down from end above it, with the multiply
+ * and add fused. The first ⌊n/16⌋·16 values come from 8-wide vector blocks instead: each block starts at
+ * the fused value of its first index (from start if that index is below halfway, else from end) and adds
+ * j·step (rounded product, rounded sum) for its j-th lane.
+ */
+export function torchLinspace32(start: number, end: number, n: number): Float32Array {
+  const out = new Float32Array(n);
+  if (n <= 0) return out;
+  const s = f(start);
+  if (n === 1) {
+    out[0] = s;
+    return out;
+  }
+  const e = f(end);
+  const step = f(f(e - s) / (n - 1));
+  const half = Math.floor(n / 2);
+  const at = (i: number): number => (i < half ? fma32(step, i, s) : fma32(-step, n - 1 - i, e));
+  const LANES = 8;
+  const vecEnd = Math.floor(n / (2 * LANES)) * 2 * LANES;
+  for (let b = 0; b < vecEnd; b += LANES) {
+    const base = at(b);
+    for (let j = 0; j < LANES; j++) out[b + j] = f(base + f(j * step));
+  }
+  for (let i = vecEnd; i < n; i++) out[i] = at(i);
+  return out;
+}
+
 function withZero(values: ArrayLike<number>): Float32Array {
   const out = new Float32Array(values.length + 1);
   out.set(values);
   return out;
 }
 
+/**
+ * k-diffusion get_sigmas_karras: float32 ramp; the rho-th roots are Python floats (double), rounded to
+ * float32 when they meet the tensor; ramp·(min−max) and the add are float32 ops; the final power is the
+ * correctly rounded float32 of the double power.
+ */
 export function karrasSigmas(n: number, sigmaMin: number, sigmaMax: number, rho = 7): Float32Array {
-  const ramp = linspace32(0, 1, n);
+  const ramp = torchLinspace32(0, 1, n);
   const minInv = sigmaMin ** (1 / rho);
   const maxInv = sigmaMax ** (1 / rho);
+  const span = f(minInv - maxInv);
+  const base = f(maxInv);
+  const r = f(rho);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (maxInv + ramp[i]! * (minInv - maxInv)) ** rho;
+  for (let i = 0; i < n; i++) out[i] = f(base + f(ramp[i]! * span)) ** r;
   return withZero(out);
 }
 
+/** k-diffusion get_sigmas_exponential: float32 linspace of the (double) logs, then the tensor exp. */
 export function exponentialSigmas(n: number, sigmaMin: number, sigmaMax: number): Float32Array {
-  const l = linspace32(Math.log(sigmaMax), Math.log(sigmaMin), n);
+  const l = torchLinspace32(Math.log(sigmaMax), Math.log(sigmaMin), n);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.exp(l[i]!);
+  for (let i = 0; i < n; i++) out[i] = torchExpF32(l[i]!);
   return withZero(out);
+}
+
+/**
+ * The discrete table's sigma(t) as the reference's float32 tensor ops: clamp, w = frac(t),
+ * (1 − w)·log σ[lo] + w·log σ[hi] (each op rounded), then the tensor exp.
+ */
+function discreteSigmaAt(ms: DiscreteModelSampling, timestep: number): number {
+  const last = ms.logSigmas.length - 1;
+  const t = Math.min(Math.max(f(timestep), 0), last);
+  const lo = Math.floor(t);
+  const hi = Math.ceil(t);
+  const w = f(t - lo);
+  return torchExpF32(f(f(f(1 - w) * ms.logSigmas[lo]!) + f(w * ms.logSigmas[hi]!)));
 }
 
 /** "normal" (uniform in timestep) and "sgm_uniform" (same, steps+1 points without the last). */
 export function normalSigmas(ms: ModelSampling, steps: number, sgm = false): Float32Array {
   const start = ms.timestep(ms.sigmaMax);
   const end = ms.timestep(ms.sigmaMin);
-  const ts = sgm ? linspace32(start, end, steps + 1).subarray(0, steps) : linspace32(start, end, steps);
+  const ts = sgm ? torchLinspace32(start, end, steps + 1).subarray(0, steps) : torchLinspace32(start, end, steps);
   const out = new Float32Array(ts.length);
-  for (let i = 0; i < ts.length; i++) out[i] = ms.sigma(ts[i]!);
+  const sigmaAt = ms instanceof DiscreteModelSampling ? (t: number) => discreteSigmaAt(ms, t) : (t: number) => ms.sigma(t);
+  for (let i = 0; i < ts.length; i++) out[i] = sigmaAt(ts[i]!);
   return withZero(out);
 }
 

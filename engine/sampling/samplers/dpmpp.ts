@@ -3,6 +3,9 @@
  * dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde, dpmpp_3m_sde.
  */
 import { ancestralStep, checkAbort, needNoise, opt, report, type Denoiser, type SamplerContext } from '../types.ts';
+import { torchExpF32 } from '../schedulers.ts';
+
+const f = Math.fround;
 
 const tOf = (sigma: number): number => -Math.log(sigma);
 const sigmaOf = (t: number): number => Math.exp(-t);
@@ -48,6 +51,23 @@ export async function sampleDpmpp2sAncestral(model: Denoiser, x0: Float32Array, 
   return x;
 }
 
+/**
+ * float32 scalar helpers for dpmpp_sde: the reference keeps t = −log σ, h, the midpoint and every sigma
+ * derived from them as float32 tensors, so each op is rounded to float32 here too. The midpoint sigma
+ * keys the Brownian tree (and the second model call), so it must be the reference's exact float.
+ */
+const tOf32 = (sigma: number): number => f(-f(Math.log(f(sigma))));
+const sigmaOf32 = (t: number): number => torchExpF32(f(-t));
+
+/** get_ancestral_step on float32 scalars (x**2 is x·x, **0.5 a sqrt, every op rounded). */
+function ancestralStep32(sigmaFrom: number, sigmaTo: number, eta: number): { down: number; up: number } {
+  if (!eta) return { down: sigmaTo, up: 0 };
+  const to2 = f(sigmaTo * sigmaTo);
+  const from2 = f(sigmaFrom * sigmaFrom);
+  const up = Math.min(sigmaTo, f(f(eta) * f(Math.sqrt(f(f(to2 * f(from2 - to2)) / from2)))));
+  return { down: f(Math.sqrt(f(to2 - f(up * up)))), up };
+}
+
 export async function sampleDpmppSde(model: Denoiser, x0: Float32Array, sigmas: Float32Array, ctx: SamplerContext): Promise<Float32Array> {
   const eta = opt(ctx, 'eta', 1);
   const sNoise = opt(ctx, 's_noise', 1);
@@ -56,6 +76,10 @@ export async function sampleDpmppSde(model: Denoiser, x0: Float32Array, sigmas: 
   const x = x0.slice();
   const x2 = new Float32Array(x.length);
   const total = sigmas.length - 1;
+  const fac = 1 / (2 * r);
+  const wOld = f(1 - fac);
+  const wNew = f(fac);
+  const sn32 = f(sNoise);
   for (let i = 0; i < total; i++) {
     checkAbort(ctx.signal);
     const s = sigmas[i]!;
@@ -63,32 +87,36 @@ export async function sampleDpmppSde(model: Denoiser, x0: Float32Array, sigmas: 
     const den = await model.denoise(x, s);
     await report(ctx, i, total, s, x, den);
     if (sn === 0) {
-      eulerTo(x, den, s, sn);
+      // Euler: d = (x − denoised)/σ, x += d·(σ_next − σ), in float32 tensor ops.
+      const dt = f(sn - s);
+      for (let j = 0; j < x.length; j++) x[j] = f(x[j]! + f(f(f(x[j]! - den[j]!) / s) * dt));
       continue;
     }
-    const t = tOf(s);
-    const tn = tOf(sn);
-    const h = tn - t;
-    const sm = t + h * r;
-    const fac = 1 / (2 * r);
+    const t = tOf32(s);
+    const tn = tOf32(sn);
+    const h = f(tn - t);
+    const sm = f(t + f(h * f(r)));
+    const sigT = sigmaOf32(t);
+    const sigS = sigmaOf32(sm);
+    const sigTn = sigmaOf32(tn);
     // Step 1: to the intermediate time with its own ancestral split.
-    let st = ancestralStep(sigmaOf(t), sigmaOf(sm), eta);
-    const s_ = tOf(st.down);
-    const a = sigmaOf(s_) / sigmaOf(t);
-    const b = Math.expm1(t - s_);
-    const n1 = noise(sigmaOf(t), sigmaOf(sm));
-    for (let j = 0; j < x.length; j++) x2[j] = a * x[j]! - b * den[j]! + n1[j]! * sNoise * st.up;
+    let st = ancestralStep32(sigT, sigS, eta);
+    const s_ = tOf32(st.down);
+    const a = f(sigmaOf32(s_) / sigT);
+    const b = f(Math.expm1(f(t - s_)));
+    const n1 = noise(sigT, sigS);
+    for (let j = 0; j < x.length; j++) x2[j] = f(f(f(a * x[j]!) - f(b * den[j]!)) + f(f(n1[j]! * sn32) * st.up));
     checkAbort(ctx.signal);
-    const den2 = await model.denoise(x2, sigmaOf(sm));
+    const den2 = await model.denoise(x2, sigS);
     // Step 2: the full step from a blend of both predictions.
-    st = ancestralStep(sigmaOf(t), sigmaOf(tn), eta);
-    const tn_ = tOf(st.down);
-    const a2 = sigmaOf(tn_) / sigmaOf(t);
-    const b2 = Math.expm1(t - tn_);
-    const n2 = noise(sigmaOf(t), sigmaOf(tn));
+    st = ancestralStep32(sigT, sigTn, eta);
+    const tn_ = tOf32(st.down);
+    const a2 = f(sigmaOf32(tn_) / sigT);
+    const b2 = f(Math.expm1(f(t - tn_)));
+    const n2 = noise(sigT, sigTn);
     for (let j = 0; j < x.length; j++) {
-      const dd = (1 - fac) * den[j]! + fac * den2[j]!;
-      x[j] = a2 * x[j]! - b2 * dd + n2[j]! * sNoise * st.up;
+      const dd = f(f(wOld * den[j]!) + f(wNew * den2[j]!));
+      x[j] = f(f(f(a2 * x[j]!) - f(b2 * dd)) + f(f(n2[j]! * sn32) * st.up));
     }
   }
   return x;
