@@ -26,5 +26,6 @@ export function openModelFile(path: string): ModelFile {
 
 /** A safetensors path for any model file (PyTorch files are converted once into cacheDir). */
 export function safetensorsPathFor(path: string, cacheDir: string): string {
+  // GGUF stays as it is: the FLUX loader maps its quantised blocks directly (engine/models/quant/gguf.ts).
   return magic(path).readUInt32LE(0) === 0x04034b50 ? toSafetensors(path, cacheDir) : path;
 }

@@ -39,7 +39,7 @@ export const FOLDER_ALIASES: Readonly<Record<string, string>> = {
   t2i_adapter: 'controlnet',
 };
 
-export const MODEL_EXTENSIONS: readonly string[] = ['.ckpt', '.pt', '.pt2', '.bin', '.pth', '.safetensors', '.pkl', '.sft'];
+export const MODEL_EXTENSIONS: readonly string[] = ['.ckpt', '.pt', '.pt2', '.bin', '.pth', '.safetensors', '.pkl', '.sft', '.gguf'];
 
 /** Extensions per folder where they differ from the model default; null = any file. */
 export const FOLDER_EXTENSIONS: Readonly<Record<string, readonly string[] | null>> = {

@@ -20,6 +20,8 @@ import { sinusoidalEmbedding } from '../layers/sinusoidal.ts';
 import { ensureQuantized } from '../quant/cache.ts';
 import type { SdModel } from '../sd/model.ts';
 import { fluxQuantOf, fluxCacheDirOf } from './model.ts';
+import { isGgufFile } from '../../io/gguf.ts';
+import { openGgufModel } from '../quant/gguf.ts';
 
 interface Loaded { handle: ModelHandle; dims: FluxDims }
 
@@ -41,13 +43,15 @@ export function fluxSession(service: ModelService, model: SdModel, guidance: boo
   let p = byKey.get(key);
   if (!p) {
     p = (async () => {
-      const file = SafetensorsFile.open(model.source.path);
+      // A GGUF (ComfyUI-GGUF's files) keeps its Q8_0/Q4_0 blocks as MatMulNBits weights; the file decides the bits.
+      const gg = isGgufFile(model.source.path) ? openGgufModel(model.source.path, { cacheDir: fluxCacheDirOf(model) }) : null;
+      const file = gg ? (gg.source as unknown as SafetensorsFile) : SafetensorsFile.open(model.source.path);
       let built, dims: FluxDims, size = 0;
-      let qfile: SafetensorsFile | undefined;
+      let qfile: SafetensorsFile | undefined = gg?.quant?.file;
       try {
         dims = fluxDims(file);
-        let q;
-        if (quant) {
+        let q: { file: SafetensorsFile; bits: 4 | 8; blockSize: number } | undefined = gg?.quant;
+        if (quant && !gg) {
           const s = QUANT_PRESETS[quant];
           const r = ensureQuantized(file, quantizableKeys(file, dims), s, fluxCacheDirOf(model));
           qfile = r.file;
@@ -56,7 +60,7 @@ export function fluxSession(service: ModelService, model: SdModel, guidance: boo
         // A guidance-distilled model run without guidance simply skips guidance_in (ComfyUI's guidance=None).
         const graphDims = guidance ? dims : { ...dims, guidanceEmbed: false };
         built = buildFluxGraph(file, graphDims, { quant: q }).build();
-        for (const [name, t] of file.tensors) if (name.startsWith(dims.prefix)) size += t.shape.reduce((a, b) => a * b, 1) * (quant ? 1 : 4);
+        for (const [name, t] of file.tensors) if (name.startsWith(dims.prefix)) size += t.shape.reduce((a, b) => a * b, 1) * (quant || gg ? 1 : 4);
       } finally {
         file.close();
         qfile?.close();

@@ -16,6 +16,8 @@ import { SdModel } from './model.ts';
 import { SdVae } from './vae.ts';
 import { fluxModelFromFile } from '../flux-sd/model.ts';
 import { loadFluxCheckpoint } from '../flux-sd/load.ts';
+import { isGgufFile } from '../../io/gguf.ts';
+import { openGgufTable } from '../../io/gguf-float.ts';
 
 export interface LoadedCheckpoint {
   model: SdModel;
@@ -35,9 +37,13 @@ export interface CheckpointOptions {
 }
 
 function detect(path: string, input: string): { file: string; detected: DetectedModel; metadata: Record<string, string> } {
-  const f = SafetensorsFile.open(path);
+  const f = isGgufFile(path) ? openGgufTable(path) : SafetensorsFile.open(path);
   try {
-    return { file: path, detected: detectModel(f), metadata: { ...f.metadata } };
+    const detected = detectModel(f);
+    if (isGgufFile(path) && detected.family !== 'flux') {
+      throw new WeftError(`${path}: GGUF files are read for FLUX diffusion models; this one holds ${detected.kind} (${detected.family})`, { type: 'model_load_error' });
+    }
+    return { file: path, detected, metadata: { ...f.metadata } };
   } catch (e) {
     if (e instanceof WeftError) throw new WeftError(e.message, { input, file: path, type: e.type });
     throw e;
