@@ -5,6 +5,11 @@
  * else this thread), so a default set after an encoder was created still applies. Service sessions are
  * keyed by the graph's content, so every encoder instance over the same weights and options shares one
  * worker session, which the service's LRU unloads and a later run loads again.
+ *
+ * A GPU variant (`gpuBuild`: fp16, GPU op choices) goes to the service as graphByEp and is built only if the
+ * service tries a GPU provider. The CPU graph is still built once for the content key (a graph build reads
+ * only safetensors headers, so this is cheap); the key hashes the builder options too, so both variants of
+ * one encoder share one key, and a service only ever holds one of them.
  */
 import { createHash } from 'node:crypto';
 import type * as ort from 'onnxruntime-node';
@@ -13,6 +18,7 @@ import { createSession, runFloat, type SessionOptions } from '../onnx/session.ts
 import { defaultModelService } from './default.ts';
 import { EP_NAMES, type EpName } from './providers.ts';
 import type { ModelService, ModelSpec } from './service.ts';
+import { gpuGraphs, variantOf, type BuiltGraph } from './variants.ts';
 import type { WireFeeds, WireTensor } from './wire.ts';
 
 export interface EncoderSessionOptions extends SessionOptions {
@@ -23,7 +29,7 @@ export interface EncoderSessionOptions extends SessionOptions {
   models?: ModelService | null;
 }
 
-export interface BuiltGraph { bytes: Uint8Array; weightsDir: string }
+export type { BuiltGraph };
 export type Feeds = Record<string, { data: Float32Array | BigInt64Array | Int32Array; dims: readonly number[] }>;
 export type Fetched = Record<string, { data: Float32Array; dims: number[] }>;
 
@@ -42,13 +48,15 @@ function epOf(o: SessionOptions): EpName | undefined {
 
 export class GraphSession {
   private built?: BuiltGraph;
+  private builtGpu?: BuiltGraph;
   private key?: string;
   private local?: Promise<ort.InferenceSession>;
   private readonly usedBy = new Set<ModelService>();
 
   /**
    * `kind` prefixes the service key (readable in logs); `build` runs once, on first use; `sizeBytes` is the
-   * RAM the loaded session holds, for the service's budget (the graph itself is a few hundred KB).
+   * RAM the loaded session holds, for the service's budget (the graph itself is a few hundred KB);
+   * `gpuBuild`, when given, builds the graph GPU providers get (absent: they get the CPU graph).
    */
   constructor(
     private readonly kind: string,
@@ -56,6 +64,7 @@ export class GraphSession {
     private readonly build: () => BuiltGraph,
     private readonly opts: EncoderSessionOptions = {},
     private readonly sizeBytes: () => number = () => 0,
+    private readonly gpuBuild?: () => BuiltGraph,
   ) {}
 
   /** Where the next run goes: a service, or undefined for this thread. */
@@ -65,6 +74,10 @@ export class GraphSession {
 
   private graph(): BuiltGraph {
     return (this.built ??= this.build());
+  }
+
+  private gpuGraph(): BuiltGraph {
+    return (this.builtGpu ??= this.gpuBuild!());
   }
 
   /** Content key: the graph bytes name the weight files (relative to weightsDir) and every op. */
@@ -88,6 +101,7 @@ export class GraphSession {
     const o = this.opts;
     const spec: ModelSpec = {
       graph: bytes, weightsDir, sizeBytes: Math.max(this.sizeBytes(), bytes.byteLength),
+      graphByEp: this.gpuBuild ? gpuGraphs(() => this.gpuGraph()) : undefined,
       threads: o.threads, optimization: o.optimization, disablePrepacking: o.fastStart, ep: epOf(o),
     };
     const handle = await models.load(this.serviceKey(), spec);
@@ -104,7 +118,9 @@ export class GraphSession {
   /** The pre-runtime path, unchanged: an ORT session on this thread (blocks it for the whole run). */
   private async runHere(feeds: Feeds): Promise<Fetched> {
     if (!this.local) {
-      const { bytes, weightsDir } = this.graph();
+      // An in-thread session forced onto one GPU provider gets the GPU variant too.
+      const ep = epOf(this.opts);
+      const { bytes, weightsDir } = ep && this.gpuBuild && variantOf(ep) === 'gpu' ? this.gpuGraph() : this.graph();
       const { models: _unused, ...sessionOpts } = this.opts;
       this.local = createSession(bytes, weightsDir, { label: this.label, ...sessionOpts });
       this.local.catch(() => { this.local = undefined; });

@@ -6,6 +6,7 @@
 import { WeftError } from '../../errors.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
 import { GraphSession, type EncoderSessionOptions } from '../../runtime/graph-session.ts';
+import { buildVariant } from '../../runtime/variants.ts';
 import { sinusoidalEmbedding } from '../layers/sinusoidal.ts';
 import { buildClipTextGraph, resolveLayer } from './graph.ts';
 import { clipSpec, type ClipSpec, type ClipSpecOverrides } from './spec.ts';
@@ -55,8 +56,11 @@ export class ClipTextEncoder<F extends WeightSource = WeightSource> {
     const key = `${resolveLayer(this.spec, layer)}|${finalNorm}|${project}`;
     let s = this.sessions.get(key);
     if (!s) {
-      const build = () => buildClipTextGraph(this.file, this.spec, { layer, finalNorm, project }).build();
-      s = new GraphSession('clip-text', `CLIP ${this.spec.prefix} (${this.file.path})`, build, this.sessionOpts, () => this.weightBytes());
+      const o = { layer, finalNorm, project };
+      const build = () => buildClipTextGraph(this.file, this.spec, o).build();
+      // GPU providers get the fp16 graph with GPU op choices, built only if the service tries one.
+      const gpu = () => buildVariant('gpu', (ep) => buildClipTextGraph(this.file, this.spec, { ...o, ep }).build());
+      s = new GraphSession('clip-text', `CLIP ${this.spec.prefix} (${this.file.path})`, build, this.sessionOpts, () => this.weightBytes(), gpu);
       this.sessions.set(key, s);
     }
     return s;

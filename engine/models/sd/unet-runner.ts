@@ -7,7 +7,8 @@ import { WeftError } from '../../errors.ts';
 import type { ModelHandle, ModelService } from '../../runtime/service.ts';
 import type { WireFeeds } from '../../runtime/wire.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
-import { buildUNet, type BuildUNetOptions } from '../unet/graph.ts';
+import { buildUNet, type BuildUNetOptions, type BuiltUNet } from '../unet/graph.ts';
+import { buildVariant, gpuGraphs, once, type GraphVariant } from '../../runtime/variants.ts';
 import { openUNetWeights, type SdModel, type UNetCall } from './model.ts';
 import { asBuilderFile } from '../lora/bridge.ts';
 
@@ -41,6 +42,21 @@ function buildOptions(model: SdModel, withControl: boolean): BuildUNetOptions {
   return o;
 }
 
+/**
+ * The UNet graph of one variant: 'cpu' (float32, CPU op choices) or 'gpu' (fp16 with GPU op choices; the
+ * timestep embedding stays float32 inside, see unet/blocks.ts).
+ */
+export function buildUNetVariant(model: SdModel, withControl: boolean, variant: GraphVariant): BuiltUNet {
+  return buildVariant(variant, (ep) => {
+    const file = openUNetWeights(model.source);
+    try {
+      return buildUNet(asBuilderFile(file), { ...buildOptions(model, withControl), ep });
+    } finally {
+      file.close();
+    }
+  });
+}
+
 /** The loaded UNet session for this model (with ControlNet residual inputs when `withControl`). */
 export function unetSession(service: ModelService, model: SdModel, withControl = false): Promise<Loaded> {
   let byKey = loaded.get(service);
@@ -49,14 +65,13 @@ export function unetSession(service: ModelService, model: SdModel, withControl =
   let p = byKey.get(key);
   if (!p) {
     p = (async () => {
-      const file = openUNetWeights(model.source);
-      let built;
-      try {
-        built = buildUNet(asBuilderFile(file), buildOptions(model, withControl));
-      } finally {
-        file.close();
-      }
-      const handle = await service.load(key, { graph: built.bytes, weightsDir: built.weightsDir, sizeBytes: estimateBytes(model) });
+      // The service builds only the variant of the provider it tries (runtime/variants.ts).
+      const cpu = once(() => buildUNetVariant(model, withControl, 'cpu'));
+      let gpuBuilt: BuiltUNet | undefined;
+      const gpu = () => (gpuBuilt ??= buildUNetVariant(model, withControl, 'gpu'));
+      const handle = await service.load(key, { graph: cpu, graphByEp: gpuGraphs(gpu), sizeBytes: estimateBytes(model) });
+      // Inputs and channels are the same in both variants; take them from the one built (or build the CPU one).
+      const built = gpuBuilt ?? cpu();
       return { handle, controlInputs: built.controlInputs, inChannels: built.config.inChannels, admInChannels: built.config.admInChannels };
     })();
     p.catch(() => byKey!.delete(key));

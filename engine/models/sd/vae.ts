@@ -9,6 +9,7 @@ import { SafetensorsFile } from '../../io/safetensors.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
 import { asBuilderFile } from '../lora/bridge.ts';
 import type { ModelHandle, ModelService } from '../../runtime/service.ts';
+import { buildVariant, gpuGraphs, once, type GraphVariant } from '../../runtime/variants.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { buildVaeDecoder, buildVaeEncoder, vaeSpec, type VaeSpec } from '../vae/graph.ts';
 import { cropForEncode } from '../vae/vae.ts';
@@ -61,14 +62,16 @@ export class SdVae {
     const key = `vae-${which}|${this.path}|${this.spec.prefix}`;
     let h = byKey.get(key);
     if (!h) {
-      const f = this.openWeights();
-      let built;
-      try {
-        built = (which === 'decoder' ? buildVaeDecoder(asBuilderFile(f), this.spec) : buildVaeEncoder(asBuilderFile(f), this.spec)).build();
-      } finally {
-        f.close();
-      }
-      h = service.load(key, { graph: built.bytes, weightsDir: built.weightsDir });
+      // The service builds the variant of the provider it tries: fp32 CPU graph, or fp16 GPU graph.
+      const build = (variant: GraphVariant) => buildVariant(variant, (ep) => {
+        const f = this.openWeights();
+        try {
+          return (which === 'decoder' ? buildVaeDecoder(asBuilderFile(f), this.spec, { ep }) : buildVaeEncoder(asBuilderFile(f), this.spec, { ep })).build();
+        } finally {
+          f.close();
+        }
+      });
+      h = service.load(key, { graph: once(() => build('cpu')), graphByEp: gpuGraphs(() => build('gpu')) });
       h.catch(() => byKey!.delete(key));
       byKey.set(key, h);
     }

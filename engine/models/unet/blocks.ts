@@ -10,6 +10,7 @@ import type { GraphBuilder } from '../../onnx/index.ts';
 import { WeftError } from '../../errors.ts';
 import * as L from '../layers/index.ts';
 import { torchExpF32 } from '../layers/sinusoidal.ts';
+import { keepFloat32, toCompute } from '../../onnx/precision.ts';
 import type { TransformerLayer, ResLayer } from './config.ts';
 
 export interface Emit {
@@ -96,14 +97,20 @@ export function timestepFrequencies(half: number): Float32Array {
   return Float32Array.from({ length: half }, (_, i) => torchExpF32(f(f(c * i) / half)));
 }
 
-/** cat(cos(t·f), sin(t·f)) over model_channels/2 frequencies. */
+/**
+ * cat(cos(t·f), sin(t·f)) over model_channels/2 frequencies. `t` must be float32 (embedInputs declares it
+ * inside keepFloat32): in an fp16 graph the angles stay float32 too, since an fp16 t near 1000 is off by up
+ * to 0.25 and an fp16 angle by ~0.5 rad; only the finished embedding (values in [-1, 1]) becomes fp16.
+ */
 export function timestepEmbedding(e: Emit, t: string, dim: number): string {
   const half = Math.floor(dim / 2);
   const freqs = timestepFrequencies(half);
-  const args = e.g.op('Mul', [e.g.op('Unsqueeze', [t, e.g.constInt64([1])]), e.g.constant(freqs, [1, half])]);
-  let emb = e.g.op('Concat', [e.g.op('Cos', [args]), e.g.op('Sin', [args])], { axis: 1 });
-  if (dim % 2 === 1) emb = e.g.op('Pad', [emb, e.g.constInt64([0, 0, 0, 1])]);
-  return emb;
+  const emb = keepFloat32(e.g, () => {
+    const args = e.g.op('Mul', [e.g.op('Unsqueeze', [t, e.g.constInt64([1])]), e.g.constant(freqs, [1, half])]);
+    const cs = e.g.op('Concat', [e.g.op('Cos', [args]), e.g.op('Sin', [args])], { axis: 1 });
+    return dim % 2 === 1 ? e.g.op('Pad', [cs, e.g.constInt64([0, 0, 0, 1])]) : cs;
+  });
+  return toCompute(e.g, emb);
 }
 
 /** Linear → SiLU → Linear, the shape of both `time_embed` and SDXL's `label_emb.0`. */

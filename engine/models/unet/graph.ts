@@ -13,6 +13,7 @@ import type { SafetensorsFile } from '../../io/safetensors.ts';
 import { GraphBuilder, type Dim, type Ep } from '../../onnx/index.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
 import { WeftError } from '../../errors.ts';
+import { keepFloat32 } from '../../onnx/precision.ts';
 import { downsampledSize, parseUNetConfig, type HeadOptions, type Layer, type UNetConfig } from './config.ts';
 import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type CrossAttentionHook, type CrossAttnSite, type Emit, type LayerPatch } from './blocks.ts';
 
@@ -105,7 +106,7 @@ export function embedInputs(e: Emit, cfg: UNetConfig, io: GraphIO[], shape?: Sta
   };
   const B = dim(shape, 'batch');
   const x = decl('x', [B, cfg.inChannels, dim(shape, 'height'), dim(shape, 'width')]);
-  const t = decl('timesteps', [B]);
+  const t = keepFloat32(g, () => decl('timesteps', [B])); // stays float32 in fp16 graphs (see timestepEmbedding)
   const context = decl('context', [B, dim(shape, 'tokens'), cfg.contextDim]);
   let emb = mlp(e, timestepEmbedding(e, t, cfg.modelChannels), 'time_embed.0', 'time_embed.2');
   if (cfg.admInChannels > 0) {
