@@ -31,7 +31,7 @@ const code = await runCli(
   {
     createRegistry: () => createRegistry().register(...extra),
     // One model runtime per process: UNet/VAE sessions live in its worker threads.
-    createServices: (folders) => createModelServices(folders),
+    createServices: (folders, o) => createModelServices(folders, { ep: o?.ep as never }),
     signal: abort.signal,
   },
   { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), env: process.env },

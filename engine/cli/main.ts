@@ -22,9 +22,11 @@ Usage:
       Print ComfyUI-shaped validation results as JSON.
   weft nodes [folders]          Print /object_info JSON for every node type.
   weft convert ...              Convert workflows between formats (see weft convert --help).
-  weft serve [--port N] [--host H] [--token T] [--no-demo] [folders]
+  weft serve [--port N] [--host H] [--token T] [--ep auto|cpu|webgpu|cuda|dml|coreml] [--no-demo] [folders]
       Start the ComfyUI-compatible HTTP/WebSocket server and the editor UI.
   weft --help                   Show this help.
+
+Execution provider: --ep auto (default: a working GPU provider, never a software adapter, else CPU) or one by name.
 
 Folders (default ./<name>, or $WEFT_HOME/<name> when WEFT_HOME is set):
   --models DIR  --input DIR  --output DIR  --temp DIR  --extra-model-paths extra_model_paths.yaml

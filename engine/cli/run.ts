@@ -5,13 +5,15 @@ import { WeftError } from '../errors.ts';
 import { Executor, type RunResult } from '../execute/executor.ts';
 import { stringifyJson } from '../workflow/json.ts';
 import { parseArgs } from './args.ts';
+import { epFlag } from './ep.ts';
 import { foldersFromArgs, type CliIO } from './env.ts';
 import { attachProgress } from './progress.ts';
 import { errorBody, prepare, RUN_FLAGS, summarize, type Prepared } from './validate.ts';
 import type { WeftFolders } from '../io/folders.ts';
 
 /** How the CLI builds the services nodes use; the composition root may add the model runtime. */
-export type ServicesFactory = (folders: WeftFolders) => EngineServices | Promise<EngineServices>;
+/** Builds the node services; `ep` is the --ep setting (auto or one execution provider). */
+export type ServicesFactory = (folders: WeftFolders, opts?: { ep?: string }) => EngineServices | Promise<EngineServices>;
 
 export async function runCommand(
   argv: readonly string[],
@@ -20,7 +22,7 @@ export async function runCommand(
   createServices: ServicesFactory = (folders) => ({ folders }) as EngineServices,
   signal?: AbortSignal,
 ): Promise<number> {
-  const args = parseArgs(argv, [...RUN_FLAGS], ['help', 'force', 'json']);
+  const args = parseArgs(argv, [...RUN_FLAGS, 'ep'], ['help', 'force', 'json']);
   if (args.bools.has('help')) {
     io.stdout.write('weft run <workflow.json|image.png> [--set <nodeId>.<input>=<value>]... [folders] [--force] [--json]\n');
     return 0;
@@ -46,7 +48,7 @@ export async function runCommand(
   }
 
   const folders = foldersFromArgs(args, io);
-  const executor = new Executor({ registry, services: await createServices(folders) });
+  const executor = new Executor({ registry, services: await createServices(folders, { ep: epFlag(args) }) });
   const detach = attachProgress(executor.events, result.prompt, io, result.outputs);
   let run: RunResult;
   try {

@@ -6,13 +6,14 @@ import type { EngineServices } from '../graph/context.ts';
 import { DEMO_CHECKPOINT, ensureDemoCheckpoint } from '../models/demo.ts';
 import { startServer } from '../server/index.ts';
 import { flag, parseArgs } from './args.ts';
+import { epFlag } from './ep.ts';
 import { FOLDER_FLAGS, foldersFromArgs, type CliIO } from './env.ts';
 import type { ServicesFactory } from './run.ts';
 import type { NodeRegistry } from '../graph/registry.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export const SERVE_USAGE = `weft serve [--port N] [--host H] [--token T] [--static DIR] [--no-demo] [folders]
+export const SERVE_USAGE = `weft serve [--port N] [--host H] [--token T] [--ep auto|cpu|webgpu|cuda|dml|coreml] [--static DIR] [--no-demo] [folders]
   Serves the ComfyUI-compatible HTTP/WebSocket API and the editor UI (out/renderer, built by npm start).
   With no checkpoint in the models folder, a tiny demo checkpoint ("${DEMO_CHECKPOINT}", its images are
   noise) is written so the default workflow runs offline; --no-demo turns that off.
@@ -26,7 +27,7 @@ export interface ServeDeps {
 
 /** `weft serve`: runs until the signal aborts (Ctrl-C), then closes the server and the model workers. */
 export async function serveCommand(argv: readonly string[], deps: ServeDeps, io: CliIO): Promise<number> {
-  const args = parseArgs(argv, ['port', 'host', 'token', 'static', ...FOLDER_FLAGS], ['help', 'open-hint', 'no-demo']);
+  const args = parseArgs(argv, ['port', 'host', 'token', 'static', 'ep', ...FOLDER_FLAGS], ['help', 'open-hint', 'no-demo']);
   if (args.bools.has('help')) {
     io.stdout.write(SERVE_USAGE);
     return 0;
@@ -47,7 +48,7 @@ export async function serveCommand(argv: readonly string[], deps: ServeDeps, io:
   const builtUi = path.join(REPO_ROOT, 'out', 'renderer');
   const staticDir = staticFlag ? path.resolve(io.cwd, staticFlag) : fs.existsSync(path.join(builtUi, 'index.html')) ? builtUi : undefined;
   if (!staticDir) io.stderr.write('weft serve: the editor UI is not built (npm start builds it); serving the API only.\n');
-  const services: EngineServices = deps.createServices ? await deps.createServices(folders) : { folders };
+  const services: EngineServices = deps.createServices ? await deps.createServices(folders, { ep: epFlag(args) }) : { folders };
   const server = await startServer({
     registry: deps.createRegistry(),
     host,

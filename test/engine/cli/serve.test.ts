@@ -54,3 +54,16 @@ test('weft serve --no-demo leaves the models folder alone', async () => {
   s.child.kill('SIGINT');
   assert.equal(await s.exited, 0);
 });
+
+test('--ep names the execution provider; an unknown one is a usage error (exit 2)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, [path.join(repo, 'bin/weft.mjs'), 'serve', '--port', '0', '--ep', 'tpu'], { cwd: dir, encoding: 'utf8', env: { ...process.env, WEFT_HOME: '' } });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--ep must be auto or one of cpu, /);
+  const s = serve(['--no-demo', '--ep', 'cpu']);
+  const url = await s.url;
+  const info = (await (await fetch(`${url}/weft/info`)).json()) as Record<string, unknown>;
+  assert.match(String(info.execution_provider), /cpu/);
+  s.child.kill('SIGINT');
+  assert.equal(await s.exited, 0);
+});
