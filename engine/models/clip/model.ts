@@ -16,6 +16,9 @@ import { applyA1111Weights, tokenizeWithWeights, type TokenizedPrompt, type Weig
 import { CLIP_PREFIXES, clipSpec, type ClipSpecOverrides } from './spec.ts';
 import { CLIPTokenizer } from './tokenizer.ts';
 import { loraClipEncoder, releaseLoraClipEncoders } from '../lora/patches.ts';
+import { configOverrides, sharedFile, probeStandalone, releaseClipEncoders, sharedEncoder, standaloneEncoder, type StandaloneProbe } from './shared.ts';
+export { probeStandalone, releaseClipEncoders, sharedEncoder, standaloneEncoder, type StandaloneProbe } from './shared.ts';
+
 
 declare module '../../graph/sockets.ts' {
   interface SocketValues {
@@ -65,49 +68,6 @@ const PRESET: Record<ClipModelFamily, Partial<Record<ClipRole, ClipOutputOptions
 };
 const ROLE_ORDER: readonly ClipRole[] = ['l', 'h', 'g'];
 
-const files = new Map<string, SafetensorsFile>();
-const encoders = new Map<string, ClipTextEncoder>();
-
-/** One encoder per (file, prefix, overrides), shared by every ClipModel that uses it. */
-export function sharedEncoder(path: string, prefix: string, overrides: ClipSpecOverrides = {}, sessionOpts: SessionOptions = {}): ClipTextEncoder {
-  const key = `${path}|${prefix}|${overrides.heads ?? ''}|${overrides.activation ?? ''}`;
-  let e = encoders.get(key);
-  if (!e) {
-    let f = files.get(path);
-    if (!f) { f = SafetensorsFile.open(path); files.set(path, f); }
-    e = ClipTextEncoder.open(f, prefix, overrides, sessionOpts);
-    encoders.set(key, e);
-  }
-  return e;
-}
-
-/** Releases the sessions (and closes the files) of the given paths, or of every cached encoder. */
-export async function releaseClipEncoders(paths?: readonly string[]): Promise<void> {
-  const all = !paths;
-  for (const [key, e] of [...encoders]) {
-    if (all || paths.includes(e.file.path)) { encoders.delete(key); await e.release(); }
-  }
-  for (const [p, f] of [...files]) {
-    if (all || paths.includes(p)) { files.delete(p); f.close(); }
-  }
-}
-
-/** Heads and activation the file's own config states (weft_config / oracle_config metadata), if any. */
-function configOverrides(file: SafetensorsFile, section: string): ClipSpecOverrides {
-  for (const k of ['weft_config', 'oracle_config']) {
-    const raw = file.metadata[k];
-    if (!raw) continue;
-    try {
-      const c = JSON.parse(raw)?.[section];
-      const o: ClipSpecOverrides = {};
-      if (Number.isInteger(c?.num_attention_heads)) o.heads = c.num_attention_heads;
-      if (['gelu', 'quick_gelu'].includes(c?.hidden_act)) o.activation = c.hidden_act as Activation;
-      return o;
-    } catch { /* advisory metadata */ }
-  }
-  return {};
-}
-
 export class ClipModel {
   /** CLIPSetLastLayer value; null = the family's default layer. */
   layerIdx: number | null = null;
@@ -127,8 +87,7 @@ export class ClipModel {
 
   /** The text encoders of a single-file checkpoint (SD1, SD2, SDXL, SDXL refiner). */
   static fromCheckpoint(path: string, o: ClipOpenOptions = {}): ClipModel {
-    let f = files.get(path);
-    if (!f) { f = SafetensorsFile.open(path); files.set(path, f); }
+    const f = sharedFile(path);
     const has = (p: string) => f.has(`${p}.embeddings.token_embedding.weight`) || f.has(`${p}.token_embedding.weight`);
     const ref = (role: ClipRole, family: ClipFamily, prefix: string, section: string): ClipEncoderRef => ({
       role, path, prefix, preset: PRESET[family][role]!, encoder: sharedEncoder(path, prefix, configOverrides(f, section), o.sessionOpts),
@@ -277,28 +236,4 @@ export class ClipModel {
 export function asClipModel(v: unknown, input = 'clip'): ClipModel {
   if (v instanceof ClipModel) return v;
   throw new WeftError(`input "${input}" is not a CLIP model (got ${v === null ? 'null' : typeof v})`, { input });
-}
-
-const STANDALONE_PREFIXES = ['text_model', 'transformer.text_model', 'model', 'cond_stage_model.transformer.text_model', 'cond_stage_model.model'];
-
-export interface StandaloneProbe { path: string; prefix: string; role: ClipRole; width: number }
-
-export function probeStandalone(path: string, role: ClipRole | undefined): StandaloneProbe {
-  let f = files.get(path);
-  if (!f) { f = SafetensorsFile.open(path); files.set(path, f); }
-  const prefix = STANDALONE_PREFIXES.find((p) => f.has(`${p}.embeddings.token_embedding.weight`) || f.has(`${p}.token_embedding.weight`));
-  if (!prefix) throw new WeftError(`${path}: not a CLIP text encoder (no token embedding under ${STANDALONE_PREFIXES.join(', ')})`, { file: path, type: 'model_load_error' });
-  const s = clipSpec(f, prefix);
-  // ComfyUI's detect_te_model: 32+ layers → bigG, 24 → ViT-H, else CLIP-L; widths catch narrower variants.
-  const detected: ClipRole = s.layers >= 31 || s.width === 1280 ? 'g' : s.layers >= 23 || s.width === 1024 || s.layout === 'openclip' ? 'h' : 'l';
-  return { path, prefix, role: role ?? detected, width: s.width };
-}
-
-export function standaloneEncoder(x: StandaloneProbe, role: ClipRole, sessionOpts?: SessionOptions): Omit<ClipEncoderRef, 'preset'> {
-  const f = files.get(x.path) ?? SafetensorsFile.open(x.path);
-  files.set(x.path, f);
-  const cfg = { ...configOverrides(f, 'text'), ...configOverrides(f, role === 'l' ? 'clip_l' : role === 'g' ? 'clip_g' : 'clip') };
-  // The HF layout does not say which activation it uses: OpenAI CLIP-L quick_gelu, OpenCLIP towers gelu.
-  const overrides: ClipSpecOverrides = { activation: role === 'l' ? 'quick_gelu' : 'gelu', ...cfg };
-  return { role, path: x.path, prefix: x.prefix, encoder: sharedEncoder(x.path, x.prefix, overrides, sessionOpts) };
 }
