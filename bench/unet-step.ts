@@ -8,7 +8,9 @@
  *
  *   node --import tsx bench/unet-step.ts [--arch sd15|sdxl|tiny] [--runs 3] [--latent 64] [--batch 2] [--threads N]
  *                                        [--dir DIR (reuse/keep weights there)] [--fast-start]
- * sdxl writes ~10 GB of fp32 weights and needs ~14 GB of RAM.
+ * sdxl writes ~10 GB of fp32 weights and needs ~14 GB of RAM; its latent defaults to 128×128 (1024² images).
+ * sd15 also prints the issue's target line, `target SD1.5 UNet step (batch 2, 64×64) ≤ 7 s : … (PASS|MISS)`,
+ * judged on the best wall time (CPU seconds beside it: the box is shared).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
   const arch = ARCHS[archName];
   if (!arch) throw new Error(`unknown --arch ${archName} (sd15, sdxl)`);
   const runs = Number(arg('runs', '3'));
+  console.log(`unet-step ${archName}: load ${load()}`);
   const L = Number(arg('latent', archName === 'sdxl' ? '128' : '64'));
   const B = Number(arg('batch', '2'));
   const threads = process.argv.includes('--threads') ? Number(arg('threads', '2')) : undefined;
@@ -118,6 +121,10 @@ async function main(): Promise<void> {
     const best = Math.min(...times);
     console.log(`${archName} UNet step, batch ${B}, latent ${L}×${L}: open ${uOpen.toFixed(1)} s, first run ${first.toFixed(2)} s, best ${best.toFixed(2)} s (${times.map((t) => t.toFixed(2)).join(', ')}), own CPU ${Math.min(...cpu).toFixed(1)} s; load ${load()}`);
     console.log(`step = ${(best / bBest).toFixed(1)} × baseline block (CPU: ${(Math.min(...cpu) / Math.min(...bcpu)).toFixed(1)} ×); RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
+    if (archName === 'sd15') {
+      const ok = best <= 7 && B === 2 && L === 64;
+      console.log(`target SD1.5 UNet step (batch 2, 64×64) ≤ 7 s : ${best.toFixed(2)} s (${ok ? 'PASS' : 'MISS'})${B === 2 && L === 64 ? '' : ' (not the target shape)'} — ${(best / bBest).toFixed(1)} × baseline block; own CPU ${Math.min(...cpu).toFixed(1)} s; load ${load()}`);
+    }
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }
