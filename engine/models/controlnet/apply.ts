@@ -24,8 +24,11 @@ import { openUNetWeights, type SdModel, type UNetCall, type UNetWrapper } from '
 import type { BuildUNetOptions } from '../unet/graph.ts';
 import { buildControlNet } from './graph.ts';
 import { isDiffusersControlNet, loadDiffusersControlNet } from './diffusers.ts';
-import { mergeControl, prepareHint } from './load.ts';
-import { activeAt, controlOf, type ControlApplication, type ControlNetModel } from './socket.ts';
+import { prepareHint } from './load.ts';
+import { fillHoles, mergeResiduals, scatterRows, type Residuals } from '../t2i/residuals.ts';
+import { isT2IAdapter, loadT2IAdapter, t2iResiduals } from '../t2i/load.ts';
+import type { UNetCallControl } from '../sd/unet-runner.ts';
+import { activeAt, controlChain, controlOf, type ControlApplication, type ControlNetModel } from './socket.ts';
 
 export interface LoadOptions {
   /** Where PyTorch files are converted and diff merges are written. */
@@ -45,7 +48,6 @@ function ldmPrefix(f: SafetensorsFile, file: string): string {
   const keys = f.keys();
   if (keys.some((k) => k.startsWith('controlnet_blocks.') || k.startsWith('controlnet_x_embedder.'))) unsupported(file, 'an SD3/Flux diffusers ControlNet', 'use a UNet (SD1/SD2/SDXL) ControlNet');
   if (f.has('lora_controlnet')) unsupported(file, 'a Control-LoRA', 'use a full ControlNet file');
-  if (keys.some((k) => /^(adapter\.)?(body\.\d+\.|conv_in\.|down_opt)/.test(k))) unsupported(file, 'a T2I-Adapter', 'use a ControlNet for this hint type');
   throw new WeftError(`${file}: not a ControlNet (no input_hint_block / zero_convs tensors, with or without "control_model.")`, { file, type: 'invalid_model_file' });
 }
 
@@ -87,6 +89,7 @@ export function loadControlNetModel(file: string, o: LoadOptions): ControlNetMod
   try {
     // diffusers layout (most SDXL ControlNets): read in place under control_model.* names (diffusers.ts).
     if (isDiffusersControlNet(f.keys())) return loadDiffusersControlNet(file, st, f.keys(), o.warn);
+    if (isT2IAdapter(f.keys())) return loadT2IAdapter(file, st);
     const prefix = ldmPrefix(f, file);
     let side: string | undefined;
     if (f.has('difference')) {
@@ -191,9 +194,10 @@ function averagePool(t: Tensor): Tensor {
 }
 
 /** ComfyUI's get_control: the previous ControlNet first, this one only inside its sigma range, residuals summed. */
-async function evaluate(app: ControlApplication, call: UNetCall, groups: number, service: ModelService): Promise<Tensor[] | undefined> {
+async function evaluate(app: ControlApplication, call: UNetCall, groups: number, service: ModelService): Promise<Residuals | undefined> {
   const prev = app.previous ? await evaluate(app.previous, call, groups, service) : undefined;
   if (!activeAt(app, call.sigmas[0]!, call.model.modelSampling)) return prev;
+  if (app.net.t2i) return mergeResiduals(await t2iResiduals(app, call, groups, service), app.strength, prev);
   const s = await controlNetSession(service, app.net);
   const file = app.net.path;
   const [B, , h, w] = call.x.shape as [number, number, number, number];
@@ -213,7 +217,7 @@ async function evaluate(app: ControlApplication, call: UNetCall, groups: number,
   const out = await s.handle.run(feeds);
   let res: Tensor[] = s.outputs.map((n) => ({ shape: out[n]!.dims, data: out[n]!.data as Float32Array }));
   if (app.net.globalAveragePooling) res = res.map(averagePool);
-  return mergeControl(res, app.strength, prev);
+  return mergeResiduals(res, app.strength, prev);
 }
 
 /** The call restricted to `rows` (x, timesteps, sigmas, context, y and conds). */
@@ -244,22 +248,21 @@ export function controlStage(service: ModelService): UNetWrapper {
     });
     if (groups.size === 0) return next(call);
     const N = call.x.shape[0]!;
-    let control: Tensor[] | undefined = call.control?.map((t) => ({ shape: [...t.shape], data: t.data.slice() }));
+    let control: Residuals | undefined = call.control?.map((t) => ({ shape: [...t.shape], data: t.data.slice() }));
+    let width = 0;
     for (const [app, rows] of groups) {
       const entries = new Set(rows.map((r) => call.conds[r]));
       const res = await evaluate(app, rows.length === N ? call : pickRows(call, rows), entries.size, service);
       if (!res) continue;
-      control ??= res.map((t) => ({ shape: [N, ...t.shape.slice(1)], data: new Float32Array((t.data.length / rows.length) * N) }));
-      if (control.length !== res.length) throw new WeftError(`${app.net.path}: ${res.length} control residuals cannot be summed with ${control.length} from another ControlNet`, { file: app.net.path });
-      res.forEach((t, k) => {
-        const per = t.data.length / rows.length;
-        const dst = control![k]!.data;
-        rows.forEach((r, i) => {
-          for (let j = 0; j < per; j++) dst[r * per + j] = dst[r * per + j]! + t.data[i * per + j]!;
-        });
-      });
+      // Lists of other lengths (a ControlNet's N+1 beside a T2I-Adapter's 2N+1) sum by slot; the UNet checks the count.
+      width = Math.max(width, res.length);
+      control = scatterRows(control, res, rows, N);
     }
-    return next(control ? { ...call, control } : call);
+    if (!control) return next(call);
+    // A T2I-Adapter anywhere in a chain: the UNet's 'input' variant, absent slots as broadcast zeros (t2i/residuals.ts).
+    const t2i = [...groups.keys()].some((a) => controlChain(a).some((c) => c.net.t2i));
+    const out: UNetCall & UNetCallControl = { ...call, control: fillHoles(control, Math.max(width, control.length)), ...(t2i ? { controlLayout: 'input' as const } : {}) };
+    return next(out);
   };
 }
 

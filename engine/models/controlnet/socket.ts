@@ -9,6 +9,7 @@ import type { Conditioning } from '../../graph/sockets.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
 import type { ModelSampling } from '../../sampling/model-sampling.ts';
 import { isTensor, type Tensor } from '../../tensor/tensor.ts';
+import type { T2ISpec } from '../t2i/spec.ts';
 
 declare module '../../graph/sockets.ts' {
   interface SocketValues {
@@ -31,6 +32,8 @@ export interface ControlNetModel {
   readonly heads: { numHeads?: number; headChannels?: number };
   /** ComfyUI's "shuffle" ControlNets average each residual over the image (named *_shuffle). */
   readonly globalAveragePooling: boolean;
+  /** Set for a T2I-Adapter (ControlNetLoader returns those too): its layout; features replace the ControlNet run (t2i/). */
+  readonly t2i?: T2ISpec;
 }
 
 /**

@@ -34,9 +34,17 @@ export function withFeeds(call: UNetCall, feeds: Record<string, Tensor>): UNetCa
   return c;
 }
 
+/**
+ * Set by the control stage when `call.control` carries T2I-Adapter residuals: then it is laid out as
+ * [control_0…, control_middle, control_input_0…] (absent ones [1,1,1,1] zeros) for the 'input' variant.
+ */
+export interface UNetCallControl {
+  controlLayout?: 'input';
+}
+
 const loaded = new WeakMap<ModelService, Map<string, Promise<Loaded>>>();
 
-function buildOptions(model: SdModel, withControl: boolean): BuildUNetOptions {
+function buildOptions(model: SdModel, withControl: boolean | 'input'): BuildUNetOptions {
   let o: BuildUNetOptions = { prefix: model.source.prefix, ...model.source.heads, withControl };
   for (const p of model.patches) if (p.build) o = p.build(o);
   return o;
@@ -46,7 +54,7 @@ function buildOptions(model: SdModel, withControl: boolean): BuildUNetOptions {
  * The UNet graph of one variant: 'cpu' (float32, CPU op choices) or 'gpu' (fp16 with GPU op choices; the
  * timestep embedding stays float32 inside, see unet/blocks.ts).
  */
-export function buildUNetVariant(model: SdModel, withControl: boolean, variant: GraphVariant): BuiltUNet {
+export function buildUNetVariant(model: SdModel, withControl: boolean | 'input', variant: GraphVariant): BuiltUNet {
   return buildVariant(variant, (ep) => {
     const file = openUNetWeights(model.source);
     try {
@@ -58,10 +66,10 @@ export function buildUNetVariant(model: SdModel, withControl: boolean, variant: 
 }
 
 /** The loaded UNet session for this model (with ControlNet residual inputs when `withControl`). */
-export function unetSession(service: ModelService, model: SdModel, withControl = false): Promise<Loaded> {
+export function unetSession(service: ModelService, model: SdModel, withControl: boolean | 'input' = false): Promise<Loaded> {
   let byKey = loaded.get(service);
   if (!byKey) loaded.set(service, (byKey = new Map()));
-  const key = `${model.sessionKey}${withControl ? '|control' : ''}`;
+  const key = `${model.sessionKey}${withControl === 'input' ? '|control+input' : withControl ? '|control' : ''}`;
   let p = byKey.get(key);
   if (!p) {
     p = (async () => {
@@ -98,7 +106,7 @@ function wire(t: Tensor): WireFeeds[string] {
 
 /** Runs one prepared call (after wrappers) in the worker; returns the raw eps / v prediction. */
 export async function runUNet(service: ModelService, call: UNetCall): Promise<Tensor> {
-  const s = await unetSession(service, call.model, !!call.control);
+  const s = await unetSession(service, call.model, call.control && (call as UNetCall & UNetCallControl).controlLayout === 'input' ? 'input' : !!call.control);
   const B = call.x.shape[0]!;
   if (call.x.shape[1] !== s.inChannels) {
     throw new WeftError(`the model takes ${s.inChannels} input channels, got a latent batch with ${call.x.shape[1]}` +

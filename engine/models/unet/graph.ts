@@ -20,8 +20,12 @@ import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, t
 export interface BuildUNetOptions extends HeadOptions {
   /** Key prefix of the UNet tensors; default `model.diffusion_model.`. */
   prefix?: string;
-  /** Add ControlNet residual inputs. */
-  withControl?: boolean;
+  /**
+   * Add ControlNet residual inputs. 'input' also adds T2I-Adapter ones (`control_input_i`, ComfyUI's
+   * control['input']) and leaves every control input's dims symbolic so an absent residual is fed as a
+   * broadcast [1,1,1,1] zero (a T2I-Adapter fills 4 of 12 blocks; a ControlNet none of them).
+   */
+  withControl?: boolean | 'input';
   ep?: Ep;
   name?: string;
   /** Fix some dims instead of leaving them symbolic (lets ORT plan memory for one size). */
@@ -154,25 +158,38 @@ export function buildUNet(base: SafetensorsFile, opts: BuildUNetOptions = {}): B
 
   const controlInputs: string[] = [];
   const control: string[] = [];
+  const inputControl: string[] = [];
+  // Symbolic per-input dims (see withControl): the broadcasting Add accepts a full residual or a [1,1,1,1] zero.
+  const loose = (name: string): Dim[] => ['b', 'c', 'h', 'w'].map((a) => `${name}_${a}`);
   if (opts.withControl) {
     cfg.skips.forEach((s, i) => {
-      const dims = sp(s.ch, s.down);
+      const dims = opts.withControl === 'input' ? loose(`control_${i}`) : sp(s.ch, s.down);
       inputs.push({ name: `control_${i}`, dims });
       control.push(g.input(`control_${i}`, 'float32', dims));
     });
-    const mdims = sp(cfg.middleChannels, cfg.middleDown);
+    const mdims = opts.withControl === 'input' ? loose('control_middle') : sp(cfg.middleChannels, cfg.middleDown);
     inputs.push({ name: 'control_middle', dims: mdims });
     controlInputs.push(...control, g.input('control_middle', 'float32', mdims));
+    if (opts.withControl === 'input') {
+      cfg.skips.forEach((_s, i) => {
+        const name = `control_input_${i}`;
+        inputs.push({ name, dims: loose(name) });
+        inputControl.push(g.input(name, 'float32', loose(name)));
+      });
+      controlInputs.push(...inputControl);
+    }
   }
 
   const skips: string[] = [];
   let h = x;
-  for (const layers of cfg.inputBlocks) {
+  for (const [i, layers] of cfg.inputBlocks.entries()) {
     h = runLayers(e, layers, h, emb, context);
+    // ComfyUI's apply_control(h, control, 'input'): a T2I feature joins h itself, so the next block sees it too.
+    if (inputControl.length) h = g.op('Add', [h, inputControl[i]!]);
     skips.push(h);
   }
   h = runLayers(e, cfg.middleBlock, h, emb, context);
-  if (opts.withControl) h = g.op('Add', [h, controlInputs[controlInputs.length - 1]!]);
+  if (opts.withControl) h = g.op('Add', [h, controlInputs[control.length]!]);
   cfg.outputBlocks.forEach((layers, block) => {
     const i = skips.length - 1;
     let skip = skips.pop()!;

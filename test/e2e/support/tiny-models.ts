@@ -8,7 +8,8 @@
  * family of the workflow's first checkpoint so its keys match. FLUX files (a diffusion model named "flux…",
  * DualCLIPLoader type flux's clip_l + t5xxl, an "ae." VAE) get the tiny FLUX set of engine/models/flux-sd,
  * plus the shared T5 tokenizer in models/text_encoders/t5/. Files no tiny generator exists for (other
- * standalone diffusion models and text encoders, CLIP vision) are reported in `unsupported` instead.
+ * standalone diffusion models and text encoders) are reported in `unsupported` instead. IP-Adapter and CLIP
+ * vision stand-ins come from tiny-adapters.ts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { fixtureShape, Rng, sdCheckpointTensors, TensorSink, writeControlNet, wr
 import { writeTinyFullClip } from '../../../engine/models/clip-vision/synthetic.ts';
 import { isLink, type ApiPrompt } from '../../../engine/workflow/index.ts';
 import { writeTinyClipL, writeTinyFluxAe, writeTinyFluxDit, writeTinyT5 } from '../../../engine/models/flux-sd/synthetic.ts';
+import { writeTinyClipVision, writeTinyIpAdapter } from './tiny-adapters.ts';
 
 export const SHARED_EXAMPLES = path.resolve(import.meta.dirname, '../../../../shared/comfy-examples');
 const SHARED_IMAGES = path.join(SHARED_EXAMPLES, 'images');
@@ -170,6 +172,11 @@ export async function makeTinyModels(base: string, prompt: ApiPrompt): Promise<T
     }
     const cn = str(inp.control_net_name);
     if (cn) put('controlnet', cn, `tiny ControlNet for ${baseModel.family}`, (f) => writeControlNet(f, baseModel, { seed: hashSeed(cn) }));
+    // IP-Adapter for the first checkpoint's cross-attention layers, with the CLIP vision tower it reads.
+    const ip = node.class_type === 'IPAdapterModelLoader' ? str(inp.ipadapter_file) : null;
+    if (ip) put('ipadapter', ip, `tiny IP-Adapter for ${baseModel.family}`, (f) => writeTinyIpAdapter(f, baseModel, hashSeed(ip)));
+    const cv = node.class_type === 'CLIPVisionLoader' ? str(inp.clip_name) : null;
+    if (cv) put('clip_vision', cv, 'tiny CLIP vision tower', (f) => writeTinyClipVision(f));
     const unet = str(inp.unet_name);
     // FLUX by name (dev has guidance_in, schnell not); other standalone diffusion models have no stand-in yet.
     if (unet && /flux/i.test(unet)) put('diffusion_models', unet, `tiny FLUX ${/schnell/i.test(unet) ? 'schnell' : 'dev'} DiT`, (f) => writeTinyFluxDit(f, { guidance: !/schnell/i.test(unet), seed: hashSeed(unet) }));
@@ -187,7 +194,7 @@ export async function makeTinyModels(base: string, prompt: ApiPrompt): Promise<T
     if (fullClip) put('clip', fullClip, 'tiny full CLIP (text + vision towers)', (f) => writeTinyFullClip(f, { vision: { width: 32, layers: 2, patch: 4, imageSize: 16 } }));
     for (const k of Object.keys(inp).filter((k) => /^clip_name\d*$/.test(k))) {
       const v = str(inp[k]);
-      if (fullClip || (node.class_type === 'DualCLIPLoader' && str(inp.type) === 'flux')) continue;
+      if (fullClip || cv || (node.class_type === 'DualCLIPLoader' && str(inp.type) === 'flux')) continue;
       if (v) unsupported.push(`${node.class_type === 'CLIPVisionLoader' ? 'CLIP vision model' : 'text encoder'} "${v}" (${node.class_type}): no tiny stand-in`);
     }
     for (const v of Object.values(inp)) {
