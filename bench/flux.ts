@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FluxModel, type FluxOpenOptions } from '../engine/models/flux/model.ts';
 import { writeSyntheticFlux, type SyntheticFluxSpec } from '../engine/models/flux/synthetic.ts';
+import { uniformInput } from './lib/inputs.ts';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,15 +32,6 @@ const FULL = { double: 19, single: 38 };
 const LATENT = 64;
 const TXT = 256;
 
-function randn(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 /** Times in ms; *Cpu are this process's CPU ms (ORT threads included), which other load inflates far less. */
 interface ChildResult { setting: string; quantMs: number; loadMs: number; peakRssMb: number; rssAfterLoadMb: number; bothMs: number[]; doubleMs: number[]; bothCpu: number[]; doubleCpu: number[] }
@@ -53,9 +45,9 @@ async function child(setting: string, weights: string, cacheDir: string): Promis
   const threads = Number(arg('threads', String(availableParallelism())));
   const accuracy = Number(arg('accuracy', '0')) as 0 | 4;
   const base: FluxOpenOptions = { threads, cacheDir, accuracyLevel: accuracy, quant: setting === 'fp32' ? undefined : (setting as 'q8' | 'q4') };
-  const x = { shape: [1, 16, LATENT, LATENT], data: randn(16 * LATENT * LATENT, 1) };
-  const ctx = { shape: [1, TXT, SPEC.contextDim], data: randn(TXT * SPEC.contextDim, 2) };
-  const y = { shape: [1, SPEC.vecDim], data: randn(SPEC.vecDim, 3) };
+  const x = { shape: [1, 16, LATENT, LATENT], data: uniformInput(16 * LATENT * LATENT, 1) };
+  const ctx = { shape: [1, TXT, SPEC.contextDim], data: uniformInput(TXT * SPEC.contextDim, 2) };
+  const y = { shape: [1, SPEC.vecDim], data: uniformInput(SPEC.vecDim, 3) };
   const timeRuns = async (m: FluxModel): Promise<[number[], number[]]> => {
     await m.run(x, [0.9], ctx, y); // first run allocates: not counted
     const wall: number[] = [], cpu: number[] = [];

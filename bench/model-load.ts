@@ -30,6 +30,7 @@ import { headsFromMetadata } from '../engine/models/unet/config.ts';
 import { ModelService } from '../engine/runtime/index.ts';
 import type { WireFeeds } from '../engine/runtime/wire.ts';
 import { ARCH, GiB, RssSampler, cachedPercent, evictFromPageCache, fmtT, gib, load, maxRss, readRange, streamSdCheckpoint, timed, verdict } from './lib/checkpoint.ts';
+import { uniformInput } from './lib/inputs.ts';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,15 +44,6 @@ const small = flag('small');
 const LATENT = small ? 8 : archName === 'sdxl' ? 128 : 64;
 const BATCH = 2;
 
-function randn(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 /** One dtype, in its own process: everything after generation. */
 async function child(path: string, dtype: string): Promise<void> {
@@ -80,11 +72,11 @@ async function child(path: string, dtype: string): Promise<void> {
 
   const feeds = (): WireFeeds => {
     const f: WireFeeds = {
-      x: { type: 'float32', dims: [BATCH, cfg.inChannels, LATENT, LATENT], data: randn(BATCH * cfg.inChannels * LATENT * LATENT, 1) },
+      x: { type: 'float32', dims: [BATCH, cfg.inChannels, LATENT, LATENT], data: uniformInput(BATCH * cfg.inChannels * LATENT * LATENT, 1) },
       timesteps: { type: 'float32', dims: [BATCH], data: Float32Array.from({ length: BATCH }, () => 500) },
-      context: { type: 'float32', dims: [BATCH, 77, cfg.contextDim], data: randn(BATCH * 77 * cfg.contextDim, 2) },
+      context: { type: 'float32', dims: [BATCH, 77, cfg.contextDim], data: uniformInput(BATCH * 77 * cfg.contextDim, 2) },
     };
-    if (cfg.admInChannels > 0) f.y = { type: 'float32', dims: [BATCH, cfg.admInChannels], data: randn(BATCH * cfg.admInChannels, 3) };
+    if (cfg.admInChannels > 0) f.y = { type: 'float32', dims: [BATCH, cfg.admInChannels], data: uniformInput(BATCH * cfg.admInChannels, 3) };
     return f;
   };
 

@@ -21,6 +21,7 @@ import { parseUNetConfig } from '../engine/models/unet/config.ts';
 import { resBlock, spatialTransformer, type Emit } from '../engine/models/unet/blocks.ts';
 import { openUNet } from '../engine/models/unet/load.ts';
 import { streamSyntheticUNet, type SyntheticUNetSpec } from '../engine/models/unet/synthetic.ts';
+import { uniformInput } from './lib/inputs.ts';
 
 const ARCHS: Record<string, { spec: SyntheticUNetSpec; heads: { numHeads?: number; headChannels?: number } }> = {
   sd15: { spec: { modelChannels: 320, channelMult: [1, 2, 4, 4], numResBlocks: 2, transformerDepth: [1, 1, 1, 0], contextDim: 768 }, heads: { numHeads: 8 } },
@@ -37,15 +38,6 @@ function arg(name: string, def: string): string {
   return i >= 0 ? process.argv[i + 1] ?? def : def;
 }
 
-function randn(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 /** Wall seconds; `cpu` collects this process's CPU seconds (ORT's threads included), which other
  * processes on a shared box inflate far less than wall time. */
@@ -83,9 +75,9 @@ async function main(): Promise<void> {
     const file = SafetensorsFile.open(path);
     const cfg = parseUNetConfig(file, arch.heads);
     const ctxDim = cfg.contextDim;
-    const x = { shape: [B, 4, L, L], data: randn(B * 4 * L * L, 1) };
-    const context = { shape: [B, 77, ctxDim], data: randn(B * 77 * ctxDim, 2) };
-    const y = cfg.admInChannels ? { shape: [B, cfg.admInChannels], data: randn(B * cfg.admInChannels, 3) } : undefined;
+    const x = { shape: [B, 4, L, L], data: uniformInput(B * 4 * L * L, 1) };
+    const context = { shape: [B, 77, ctxDim], data: uniformInput(B * 77 * ctxDim, 2) };
+    const y = cfg.admInChannels ? { shape: [B, cfg.admInChannels], data: uniformInput(B * cfg.admInChannels, 3) } : undefined;
     const timesteps = Float32Array.from({ length: B }, () => 500);
 
     // Baseline: the first attention block (full resolution) on its own.
@@ -102,7 +94,7 @@ async function main(): Promise<void> {
     const built = g.build();
     const [bs, bOpen] = await time(() => createSession(built.bytes, built.weightsDir, session));
     const hs = L / ds;
-    const bfeeds = { h: { data: randn(B * ch * hs * hs, 4), dims: [B, ch, hs, hs] }, emb: { data: randn(B * cfg.timeEmbedDim, 5), dims: [B, cfg.timeEmbedDim] }, context: { data: context.data, dims: context.shape } };
+    const bfeeds = { h: { data: uniformInput(B * ch * hs * hs, 4), dims: [B, ch, hs, hs] }, emb: { data: uniformInput(B * cfg.timeEmbedDim, 5), dims: [B, cfg.timeEmbedDim] }, context: { data: context.data, dims: context.shape } };
     await runFloat(bs, bfeeds);
     const btimes: number[] = [];
     const bcpu: number[] = [];

@@ -20,6 +20,7 @@ import { resBlock } from '../engine/models/layers/index.ts';
 import { GraphBuilder } from '../engine/onnx/index.ts';
 import { ModelService } from '../engine/runtime/index.ts';
 import { ARCH, RssSampler, fmtT, gib, load, streamSdCheckpoint, timed, type Timed } from './lib/checkpoint.ts';
+import { uniformInput } from './lib/inputs.ts';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,15 +28,6 @@ function arg(name: string, def: string): string {
 }
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
 
-function randn(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
 
 const best = (ts: Timed<unknown>[]): Timed<unknown> => ts.reduce((a, b) => (b.wall < a.wall ? b : a));
 
@@ -66,7 +58,7 @@ async function main(): Promise<void> {
     g.output(x, 'out');
     const built = g.build();
     f.close();
-    const hFeed = { h: { type: 'float32' as const, dims: [1, cin, H, H], data: randn(cin * H * H, 4) } };
+    const hFeed = { h: { type: 'float32' as const, dims: [1, cin, H, H], data: uniformInput(cin * H * H, 4) } };
     const bLoad = await timed(() => svc.load('bench-vae-up0', { graph: built.bytes, weightsDir: built.weightsDir }));
     sampler.start();
     const bFirst = await timed(() => bLoad.value.run(hFeed));
@@ -78,7 +70,7 @@ async function main(): Promise<void> {
     await svc.unload('bench-vae-up0');
 
     // The decode, through SdVae (session started on first use).
-    const latent = { shape: [1, vae.latentChannels, L, L], data: randn(vae.latentChannels * L * L, 1) };
+    const latent = { shape: [1, vae.latentChannels, L, L], data: uniformInput(vae.latentChannels * L * L, 1) };
     sampler.start();
     const first = await timed(() => vae.decode(svc, latent));
     const dRuns: Timed<unknown>[] = [];
