@@ -13,6 +13,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rename
 import * as path from 'node:path';
 import { WeftError, errorMessage } from '../../errors.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
+import { SideFileWriter } from './side-file.ts';
 import { checkSettings, kBlocksOf, quantizeMatrix, type QuantSettings } from './nbits.ts';
 
 const FORMAT = 'weft-quant-nbits/1';
@@ -95,49 +96,19 @@ export function ensureQuantized(source: SafetensorsFile, keys: readonly string[]
     const kBlocks = kBlocksOf(K, s.blockSize);
     return { key, N, K, kBlocks, blob: (s.blockSize * s.bits) / 8, zpRow: Math.ceil((kBlocks * s.bits) / 8) };
   });
-  const header: Record<string, unknown> = {
-    __metadata__: { format: FORMAT, source: fingerprint, source_path: source.path, bits: String(s.bits), block_size: String(s.blockSize), symmetric: String(!!s.symmetric) },
-  };
-  let offset = 0;
-  const add = (name: string, dtype: string, shape: number[], bytes: number): void => {
-    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  };
+  const out = new SideFileWriter({ format: FORMAT, source: fingerprint, source_path: source.path, bits: String(s.bits), block_size: String(s.blockSize), symmetric: String(!!s.symmetric) });
   for (const p of plan) {
-    add(`${p.key}::q`, 'U8', [p.N, p.kBlocks, p.blob], p.N * p.kBlocks * p.blob);
-    add(`${p.key}::scales`, 'F32', [p.N * p.kBlocks], p.N * p.kBlocks * 4);
-    if (!s.symmetric) add(`${p.key}::zp`, 'U8', [p.N * p.zpRow], p.N * p.zpRow);
+    out.add(`${p.key}::q`, 'U8', [p.N, p.kBlocks, p.blob], p.N * p.kBlocks * p.blob);
+    out.add(`${p.key}::scales`, 'F32', [p.N * p.kBlocks], p.N * p.kBlocks * 4);
+    if (!s.symmetric) out.add(`${p.key}::zp`, 'U8', [p.N * p.zpRow], p.N * p.zpRow);
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const hbuf = Buffer.from(json);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(hbuf.length));
-  mkdirSync(cacheDir, { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, len);
-    writeAll(fd, hbuf);
+  const file = out.write(target, source.path, (write) => {
     for (const p of plan) {
       const q = quantizeMatrix(source.readFloat32(p.key), p.N, p.K, s);
-      writeAll(fd, q.data);
-      writeAll(fd, new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength));
-      if (q.zeroPoints) writeAll(fd, q.zeroPoints);
+      write(q.data);
+      write(new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength));
+      if (q.zeroPoints) write(q.zeroPoints);
     }
-    closeSync(fd);
-    renameSync(tmp, target);
-  } catch (e) {
-    try { closeSync(fd); } catch { /* closed */ }
-    try { unlinkSync(tmp); } catch { /* never written */ }
-    throw new WeftError(`could not write the quantized cache ${target} for ${source.path}: ${errorMessage(e)}`, { file: source.path, type: 'model_load_error' });
-  }
-  const file = SafetensorsFile.open(target);
-  file.close();
+  });
   return { file, written: true, ms: performance.now() - t0 };
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
 }

@@ -23,6 +23,7 @@ import { openGgufWeights, type GgufWeights } from '../../io/gguf-float.ts';
 import { GgufFile, isBlockQuantized, type GgufTensor } from '../../io/gguf.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { quantFileName } from './cache.ts';
+import { SideFileWriter } from './side-file.ts';
 import type { QuantizedWeights } from './linear.ts';
 import { quantizeMatrix, type QuantBits } from './nbits.ts';
 
@@ -128,59 +129,32 @@ export function ensureGgufQuantized(g: GgufFile, plan: GgufQuantPlan, cacheDir: 
   const hit = openIfValid(target, fingerprint, plan);
   if (hit) return { file: hit, written: false, ms: 0 };
   const t0 = performance.now();
-  const header: Record<string, unknown> = { __metadata__: { format: FORMAT, source: fingerprint, source_path: g.path, bits: String(plan.bits), block_size: String(BLOCK), symmetric: 'gguf' } };
-  let offset = 0;
-  const add = (name: string, dtype: string, shape: number[], bytes: number): void => {
-    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  };
+  const out = new SideFileWriter({ format: FORMAT, source: fingerprint, source_path: g.path, bits: String(plan.bits), block_size: String(BLOCK), symmetric: 'gguf' });
   const requant = new Set(plan.requantized);
   for (const k of keys) {
     const [N, K] = g.get(k).shape as [number, number];
     const kb = K / BLOCK;
-    add(`${k}::q`, 'U8', [N, kb, (BLOCK * plan.bits) / 8], (N * kb * BLOCK * plan.bits) / 8);
-    add(`${k}::scales`, 'F32', [N * kb], N * kb * 4);
-    if (requant.has(k)) add(`${k}::zp`, 'U8', [N * Math.ceil((kb * plan.bits) / 8)], N * Math.ceil((kb * plan.bits) / 8));
+    out.add(`${k}::q`, 'U8', [N, kb, (BLOCK * plan.bits) / 8], (N * kb * BLOCK * plan.bits) / 8);
+    out.add(`${k}::scales`, 'F32', [N * kb], N * kb * 4);
+    if (requant.has(k)) out.add(`${k}::zp`, 'U8', [N * Math.ceil((kb * plan.bits) / 8)], N * Math.ceil((kb * plan.bits) / 8));
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const hbuf = Buffer.from(json);
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(hbuf.length));
-  mkdirSync(cacheDir, { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, len);
-    writeAll(fd, hbuf);
+  const file = out.write(target, g.path, (write) => {
     for (const k of keys) {
       const t = g.get(k);
       if (requant.has(k)) {
+        // Not a Q8_0/Q4_0 block: decode and quantize afresh (with zero points) at the graph's bit width.
         const q = quantizeMatrix(g.readFloat32(k), t.shape[0]!, t.shape[1]!, { bits: plan.bits, blockSize: BLOCK });
-        writeAll(fd, q.data);
-        writeAll(fd, new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength));
-        writeAll(fd, q.zeroPoints!);
+        write(q.data);
+        write(new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength));
+        write(q.zeroPoints!);
       } else {
         const r = repackGgufMatrix(g.readRaw(k), t);
-        writeAll(fd, r.data);
-        writeAll(fd, new Uint8Array(r.scales.buffer, r.scales.byteOffset, r.scales.byteLength));
+        write(r.data);
+        write(new Uint8Array(r.scales.buffer, r.scales.byteOffset, r.scales.byteLength));
       }
     }
-    closeSync(fd);
-    renameSync(tmp, target);
-  } catch (e) {
-    try { closeSync(fd); } catch { /* closed */ }
-    try { unlinkSync(tmp); } catch { /* never written */ }
-    throw new WeftError(`could not write the quantized cache ${target} for ${g.path}: ${errorMessage(e)}`, { file: g.path, type: 'model_load_error' });
-  }
-  const file = SafetensorsFile.open(target);
-  file.close();
+  });
   return { file, written: true, ms: performance.now() - t0 };
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
 }
 
 export interface GgufModelOptions {
