@@ -8,7 +8,7 @@
  *  - `x0`: the network predicts the clean latent itself.
  * Everything else (input scaling, noise scaling) is eps-like, as both derive from EPS in ComfyUI.
  */
-import { DiscreteModelSampling, type DiscreteOptions, type ModelSampling } from './model-sampling.ts';
+import { DiscreteModelSampling, nearestLogSigma, type DiscreteOptions, type ModelSampling } from './model-sampling.ts';
 
 const f = Math.fround;
 
@@ -45,17 +45,7 @@ export class LcmModelSampling implements ModelSampling {
 
   /** The original timestep of the nearest distilled entry (19, 39, …, 999). */
   timestep(sigma: number): number {
-    const ls = f(Math.log(f(sigma)));
-    let best = 0;
-    let bestD = Infinity;
-    for (let i = 0; i < this.logSigmas.length; i++) {
-      const d = Math.abs(f(ls - this.logSigmas[i]!));
-      if (d < bestD) {
-        bestD = d;
-        best = i;
-      }
-    }
-    return best * this.skipSteps + (this.skipSteps - 1);
+    return nearestLogSigma(this.logSigmas, sigma) * this.skipSteps + (this.skipSteps - 1);
   }
 
   sigma(timestep: number): number {

@@ -31,6 +31,21 @@ export interface ModelSampling {
 }
 
 /** torch.linspace in float64: the first half counts up from start, the second half down from end. */
+/** Index of the entry of a log-sigma table nearest to log(sigma), in float32 as torch computes it (first on ties). */
+export function nearestLogSigma(logSigmas: Float32Array, sigma: number): number {
+  const ls = f(Math.log(f(sigma)));
+  let best = 0;
+  let bestD = Infinity;
+  for (let i = 0; i < logSigmas.length; i++) {
+    const d = Math.abs(f(ls - logSigmas[i]!));
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
 export function linspace64(start: number, end: number, n: number): Float64Array {
   const out = new Float64Array(n);
   if (n === 1) {
@@ -95,17 +110,7 @@ export class DiscreteModelSampling implements ModelSampling {
 
   /** Nearest table entry in log space (first on ties, like argmin). */
   timestep(sigma: number): number {
-    const ls = f(Math.log(f(sigma)));
-    let best = 0;
-    let bestD = Infinity;
-    for (let i = 0; i < this.logSigmas.length; i++) {
-      const d = Math.abs(f(ls - this.logSigmas[i]!));
-      if (d < bestD) {
-        bestD = d;
-        best = i;
-      }
-    }
-    return best;
+    return nearestLogSigma(this.logSigmas, sigma);
   }
 
   sigma(timestep: number): number {
