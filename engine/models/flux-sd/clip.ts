@@ -5,7 +5,12 @@
  * A ClipModel subclass, so every CLIP consumer (asClipModel, CLIPSetLastLayer, clone) accepts it.
  * The T5 tokenizer is not a weight file: it is looked up in models/text_encoders/t5/, next to the T5 weights
  * and in models/tokenizers/t5/, when the first prompt is encoded (loading the MODEL alone never needs it).
+ *
+ * T5-XXL in float32 is ~19 GB, the blocker for FLUX on a 24 GB machine. chooseT5Quant() sends its block
+ * Linears through 8-bit MatMulNBits when the file is fp8 (the user already chose 8-bit storage: ComfyUI's
+ * t5xxl_fp8_e4m3fn) or when its float32 size would pass a threshold on the CPU, and says so in one line.
  */
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WeftError } from '../../errors.ts';
 import type { Conditioning } from '../../graph/sockets.ts';
@@ -14,7 +19,11 @@ import { tensor } from '../../tensor/tensor.ts';
 import { encodeTokenWeights } from '../clip/encode.ts';
 import type { EmbeddingLibrary } from '../clip/embeddings.ts';
 import { ClipModel, releaseClipEncoders, type ClipEncoderRef, type EncodeOptions } from '../clip/model.ts';
+import type { EpSetting } from '../../runtime/providers.ts';
+import type { FluxQuant } from '../flux/model.ts';
 import { T5Encoder } from '../t5/encoder.ts';
+import { t5QuantKeys } from '../t5/graph.ts';
+import { t5Spec } from '../t5/spec.ts';
 import { encodeT5Prompt, tokenizeT5Prompt } from '../t5/prompt.ts';
 import { T5Tokenizer } from '../t5/tokenizer.ts';
 
@@ -22,6 +31,10 @@ export interface T5Ref {
   path: string;
   prefix: string;
   encoder: T5Encoder;
+  /** Key of the shared encoder (file, prefix and quantization). */
+  key: string;
+  /** 'q8' / 'q4' when the block Linears run as MatMulNBits; undefined: float32. */
+  quant?: FluxQuant;
   /** Folders searched for tokenizer.json / spiece.model, in order. */
   tokenizerDirs: readonly string[];
 }
@@ -30,17 +43,60 @@ const t5Files = new Map<string, SafetensorsFile>();
 const t5Encoders = new Map<string, T5Encoder>();
 const tokenizers = new Map<string, T5Tokenizer>();
 
-/** One T5 encoder per (file, prefix), shared by every FLUX CLIP and its clones. */
-export function sharedT5(file: string, prefix: string, tokenizerDirs: readonly string[]): T5Ref {
-  const key = `${file}|${prefix}`;
+export interface T5QuantOptions {
+  /** 'auto' (default): 8-bit for fp8 files and, on the CPU, above `t5QuantAboveBytes`; 'off': float32. */
+  t5Quant?: 'auto' | 'off' | FluxQuant;
+  /** float32 bytes above which 'auto' quantizes on the CPU; default T5_FLOAT32_LIMIT. */
+  t5QuantAboveBytes?: number;
+  /** Provider setting of the host: an explicit GPU provider skips the size rule (its memory is not this RAM). */
+  ep?: EpSetting;
+  /** Parent folder for the quantized side files (they go in <cacheDir>/t5-quant); default the OS temp dir. */
+  cacheDir?: string;
+  /** Where the one-line notice goes (a node passes ctx.warn); default console.warn. */
+  warn?: (message: string) => void;
+}
+
+/**
+ * 8 GB of float32: far above every T5 but XXL (T5-XL is ~1.2 B encoder params, 4.9 GB), well below XXL's
+ * ~19 GB, and with the FLUX DiT (q8 ~12 GB) it is the most a 24 GB machine can give a text encoder.
+ */
+export const T5_FLOAT32_LIMIT = 8e9;
+
+const FP8 = new Set(['F8_E4M3', 'F8_E5M2']);
+
+/** The quantization FLUX's T5 runs with, and why (undefined: float32, no notice). */
+export function chooseT5Quant(file: SafetensorsFile, prefix: string, o: T5QuantOptions = {}): { quant?: FluxQuant; reason?: string } {
+  const mode = o.t5Quant ?? 'auto';
+  if (mode === 'off') return {};
+  if (mode !== 'auto') return { quant: mode, reason: 'requested' };
+  const keys = t5QuantKeys(t5Spec(file, prefix));
+  const fp8 = keys.map((k) => file.tensors.get(k)?.dtype).find((d) => d !== undefined && FP8.has(d));
+  if (fp8) return { quant: 'q8', reason: `the file stores its weights as fp8 (${fp8})` };
+  let bytes = 0;
+  for (const [name, t] of file.tensors) if (name.startsWith(prefix)) bytes += t.shape.reduce((a, b) => a * b, 1) * 4;
+  const limit = o.t5QuantAboveBytes ?? T5_FLOAT32_LIMIT;
+  const gpu = o.ep !== undefined && o.ep !== 'auto' && o.ep !== 'cpu';
+  if (!gpu && bytes > limit) return { quant: 'q8', reason: `its float32 weights would take ${(bytes / 1e9).toFixed(1)} GB (over ${(limit / 1e9).toFixed(1)} GB) on the CPU` };
+  return {};
+}
+
+/** One T5 encoder per (file, prefix, quantization), shared by every FLUX CLIP and its clones. */
+export function sharedT5(file: string, prefix: string, tokenizerDirs: readonly string[], o: T5QuantOptions = {}): T5Ref {
+  let f = t5Files.get(file);
+  if (!f) { f = SafetensorsFile.open(file); t5Files.set(file, f); }
+  const { quant, reason } = chooseT5Quant(f, prefix, o);
+  const key = `${file}|${prefix}|${quant ?? 'float'}`;
   let e = t5Encoders.get(key);
   if (!e) {
-    let f = t5Files.get(file);
-    if (!f) { f = SafetensorsFile.open(file); t5Files.set(file, f); }
-    e = T5Encoder.open(f, prefix);
+    const cacheDir = path.join(o.cacheDir ?? path.join(tmpdir(), 'weft-quant'), 't5-quant');
+    e = T5Encoder.open(f, prefix, quant ? { quant, cacheDir } : {});
     t5Encoders.set(key, e);
+    if (quant) {
+      const bits = e.quant!.bits;
+      (o.warn ?? ((m: string) => console.warn(m)))(`T5 text encoder ${path.basename(file)}: running its Linears as ${bits}-bit weights (MatMulNBits, block ${e.quant!.blockSize}) because ${reason}; quantized once on first use into ${cacheDir} and reused after. Embedding and norms stay float32.`);
+    }
   }
-  return { path: file, prefix, encoder: e, tokenizerDirs };
+  return { path: file, prefix, encoder: e, key, quant, tokenizerDirs };
 }
 
 /** The tokenizer from the first folder holding one; the error says what to put where. */
@@ -99,7 +155,7 @@ export class FluxClip extends ClipModel {
 
   override async release(): Promise<void> {
     await super.release();
-    const key = `${this.t5.path}|${this.t5.prefix}`;
+    const key = this.t5.key;
     const e = t5Encoders.get(key);
     if (e) { t5Encoders.delete(key); await e.release(); }
     const f = t5Files.get(this.t5.path);

@@ -12,10 +12,11 @@ import type { DetectedModel } from '../detect.ts';
 import { findT5Prefix } from '../t5/spec.ts';
 import type { SdModel } from '../sd/model.ts';
 import { SdVae } from '../sd/vae.ts';
-import { FluxClip, sharedT5, t5TokenizerDirs } from './clip.ts';
+import { FluxClip, sharedT5, t5TokenizerDirs, type T5QuantOptions } from './clip.ts';
 import { fluxModelFromFile } from './model.ts';
 
-export interface FluxLoadOptions {
+/** T5QuantOptions: 8-bit T5 for fp8 files and, on the CPU, for float32 sizes past a threshold (clip.ts). */
+export interface FluxLoadOptions extends T5QuantOptions {
   /** The host's folders (modelRoots is used, when present, to find the T5 tokenizer). */
   folders?: object;
   embeddings?: EmbeddingLibrary | null;
@@ -50,7 +51,7 @@ export function loadFluxClip(files: readonly string[], o: FluxLoadOptions = {}):
   const probe = probeStandalone(files[clipAt]!, 'l');
   const clipL = { ...standaloneEncoder(probe, 'l'), preset: CLIP_PRESETS.sd1 };
   const t5Path = files[t5At]!;
-  return new FluxClip(clipL, sharedT5(t5Path, prefixes[t5At]!, t5TokenizerDirs(o.folders, t5Path)), { embeddings: o.embeddings ?? null });
+  return new FluxClip(clipL, sharedT5(t5Path, prefixes[t5At]!, t5TokenizerDirs(o.folders, t5Path), o), { embeddings: o.embeddings ?? null });
 }
 
 /** CLIPLoader with a T5 file alone: ComfyUI's sd3 / pixart / chroma / … types, none of which Weft runs yet. */
@@ -81,7 +82,7 @@ export function loadFluxCheckpoint(file: string, d: DetectedModel, o: FluxLoadOp
   let clip: FluxClip | null = null;
   if (o.withClip !== false && hasL && t5 !== null) {
     const clipL = { role: 'l' as const, path: file, prefix: CKPT_CLIP_L, preset: CLIP_PRESETS.sd1, encoder: sharedEncoder(file, CKPT_CLIP_L, { activation: 'quick_gelu' }) };
-    clip = new FluxClip(clipL, sharedT5(file, t5, t5TokenizerDirs(o.folders, file)), { embeddings: o.embeddings ?? null });
+    clip = new FluxClip(clipL, sharedT5(file, t5, t5TokenizerDirs(o.folders, file), o), { embeddings: o.embeddings ?? null });
   }
   const vae = o.withVae === false || !vaePrefix ? null : SdVae.open(file, vaePrefix);
   return { model, clip, vae };

@@ -1,36 +1,86 @@
 /**
  * The T5 text encoder as ComfyUI's FLUX / SD3 path runs it: ids (EOS appended, padded with 0 to at least
  * 256 tokens by the tokenizer side) → last hidden state after the final RMSNorm, layer 'last', no mask.
+ *
+ * `quant` runs the block Linears as 8/4-bit MatMulNBits: the float graph Casts every fp16/bf16/fp8 weight to
+ * float32 at session creation (~19 GB for T5-XXL's 4.7 B parameters); quantized, the Linears take ~1 byte
+ * per parameter (q8). The side file is written on first use (graph build) into `cacheDir` and reused after.
  */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { WeftError } from '../../errors.ts';
 import type { SafetensorsFile } from '../../io/safetensors.ts';
 import { GraphSession, type EncoderSessionOptions } from '../../runtime/graph-session.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
-import { buildT5EncoderGraph } from './graph.ts';
+import type { FluxQuant } from '../flux/model.ts';
+import { QUANT_PRESETS } from '../flux/model.ts';
+import { ensureQuantized, type QuantCacheResult } from '../quant/cache.ts';
+import type { QuantizedWeights } from '../quant/linear.ts';
+import type { QuantSettings } from '../quant/nbits.ts';
+import { buildT5EncoderGraph, t5QuantKeys } from './graph.ts';
 import { t5Spec, type T5Spec } from './spec.ts';
+
+export interface T5EncoderOptions extends EncoderSessionOptions {
+  /** Weight-only quantization of the block Linears: a preset ('q8': 8-bit, block 64) or explicit settings. */
+  quant?: FluxQuant | QuantSettings;
+  /** Folder of the quantized side files; default <tmpdir>/weft-quant/t5. */
+  cacheDir?: string;
+  /** ORT MatMulNBits accuracy_level (0: float32 compute, 4: int8 activations). */
+  accuracyLevel?: QuantizedWeights['accuracyLevel'];
+}
 
 export class T5Encoder {
   private session?: GraphSession;
+  /** Set once the graph is built with `quant`: the side file, and whether it was written or reused. */
+  quantInfo?: QuantCacheResult;
+  private readonly sessionOpts: EncoderSessionOptions;
+  readonly quant?: QuantSettings;
+  private readonly cacheDir: string;
+  private readonly accuracyLevel?: QuantizedWeights['accuracyLevel'];
 
   /**
    * `sessionOpts.models` runs the encoder in that ModelService's workers (absent: the process default
    * service, else this thread; null: this thread). Results are the same bits either way.
    */
-  constructor(readonly file: SafetensorsFile, readonly spec: T5Spec, private readonly sessionOpts: EncoderSessionOptions = {}) {}
+  constructor(readonly file: SafetensorsFile, readonly spec: T5Spec, opts: T5EncoderOptions = {}) {
+    const { quant, cacheDir, accuracyLevel, ...sessionOpts } = opts;
+    this.sessionOpts = sessionOpts;
+    if (quant !== undefined) {
+      const s = typeof quant === 'string' ? QUANT_PRESETS[quant] : quant;
+      if (!s) throw new WeftError(`T5: unknown quantization "${String(quant)}" (use q8 or q4)`, { file: file.path });
+      this.quant = s;
+    }
+    this.cacheDir = cacheDir ?? path.join(tmpdir(), 'weft-quant', 't5');
+    this.accuracyLevel = accuracyLevel;
+  }
 
-  static open(file: SafetensorsFile, prefix?: string, sessionOpts: EncoderSessionOptions = {}): T5Encoder {
-    return new T5Encoder(file, t5Spec(file, prefix), sessionOpts);
+  static open(file: SafetensorsFile, prefix?: string, opts: T5EncoderOptions = {}): T5Encoder {
+    return new T5Encoder(file, t5Spec(file, prefix), opts);
+  }
+
+  private buildGraph(): ReturnType<ReturnType<typeof buildT5EncoderGraph>['build']> {
+    let quant: QuantizedWeights | undefined;
+    if (this.quant) {
+      this.quantInfo = ensureQuantized(this.file, t5QuantKeys(this.spec), this.quant, this.cacheDir);
+      quant = { file: this.quantInfo.file, bits: this.quant.bits, blockSize: this.quant.blockSize, accuracyLevel: this.accuracyLevel };
+    }
+    return buildT5EncoderGraph(this.file, this.spec, { quant }).build();
+  }
+
+  /** RAM the loaded session holds: float32 for what stays float, the side file's bytes for the Linears. */
+  private weightBytes(): number {
+    const qkeys = this.quant ? new Set(t5QuantKeys(this.spec)) : new Set<string>();
+    let n = 0;
+    for (const [name, t] of this.file.tensors) if (name.startsWith(this.spec.prefix) && !qkeys.has(name)) n += t.shape.reduce((a, b) => a * b, 1) * 4;
+    if (this.quantInfo) for (const t of this.quantInfo.file.tensors.values()) n += t.byteLength;
+    return n;
   }
 
   private open(): GraphSession {
     if (!this.session) {
       // T5-XXL's float32 weights are ~19 GB: the budget estimate must count them, not the graph's bytes.
-      const weightBytes = (): number => {
-        let n = 0;
-        for (const [name, t] of this.file.tensors) if (name.startsWith(this.spec.prefix)) n += t.shape.reduce((a, b) => a * b, 1) * 4;
-        return n;
-      };
-      this.session = new GraphSession('t5-encoder', `T5 encoder (${this.file.path})`, () => buildT5EncoderGraph(this.file, this.spec).build(), this.sessionOpts, weightBytes);
+      const label = `T5 encoder${this.quant ? ` (${this.quant.bits}-bit Linears)` : ''} (${this.file.path})`;
+      this.session = new GraphSession('t5-encoder', label, () => this.buildGraph(), this.sessionOpts, () => this.weightBytes());
     }
     return this.session;
   }

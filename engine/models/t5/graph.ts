@@ -7,16 +7,35 @@
  * the relative-position bias through its `attention_bias` input (index 5). The bias [1, H, L, L] is computed
  * once from block 0's table (all blocks reuse it): relative positions are clamped to ±maxDistance and
  * mapped to buckets by a constant lookup table, so the graph takes any sequence length.
+ *
+ * With `quant` the block Linears (q, k, v, o, wi_0/wi_1/wi, wo: >97% of T5-XXL's parameters) run as
+ * MatMulNBits over a side file from ensureQuantized(); the token table, the RMSNorm scales and the relative
+ * bias table stay float (small, and Gather / elementwise ops have no packed-weight form).
  */
 import type { SafetensorsFile } from '../../io/safetensors.ts';
 import { GraphBuilder, MS_DOMAIN, type Ep } from '../../onnx/index.ts';
-import { linear } from '../layers/index.ts';
+import { linear as floatLinear } from '../layers/index.ts';
+import { isQuantized, quantLinear, type QuantizedWeights } from '../quant/linear.ts';
 import { bucketTable, type T5Spec } from './spec.ts';
 
 export interface T5GraphOptions {
   ep?: Ep;
   /** Also output `position_bias` [1, H, L, L] (tests and conformance debugging). */
   exposeBias?: boolean;
+  /** Quantized block Linears (side file from ensureQuantized over t5QuantKeys()). */
+  quant?: QuantizedWeights;
+}
+
+/** The 2-D Linear weights of the encoder blocks: what the quantizer takes. */
+export function t5QuantKeys(spec: T5Spec): string[] {
+  const keys: string[] = [];
+  const ffNames = spec.gated ? ['wi_0', 'wi_1', 'wo'] : ['wi', 'wo'];
+  for (let i = 0; i < spec.numLayers; i++) {
+    const b = `${spec.prefix}encoder.block.${i}`;
+    for (const n of ['q', 'k', 'v', 'o']) keys.push(`${b}.layer.0.SelfAttention.${n}.weight`);
+    for (const n of ffNames) keys.push(`${b}.layer.1.DenseReluDense.${n}.weight`);
+  }
+  return keys;
 }
 
 /** T5LayerNorm: x·rsqrt(mean(x²) + eps)·w, no mean subtraction, no bias. */
@@ -42,6 +61,9 @@ function positionBias(g: GraphBuilder, file: SafetensorsFile, spec: T5Spec, ids:
 export function buildT5EncoderGraph(file: SafetensorsFile, spec: T5Spec, opts: T5GraphOptions = {}): GraphBuilder {
   const g = new GraphBuilder({ name: `t5_encoder:${file.path}`, ep: opts.ep });
   const p = spec.prefix;
+  const quant = opts.quant;
+  const linear = (g: GraphBuilder, f: SafetensorsFile, prefix: string, x: string): string =>
+    isQuantized(quant, `${prefix}.weight`) ? quantLinear(g, f, quant!, prefix, x) : floatLinear(g, f, prefix, x);
   const ids = g.input('input_ids', 'int64', ['batch', 'tokens']);
   let x = g.op('Gather', [g.weight(file, spec.embedKey), ids], { axis: 0 });
   const bias = positionBias(g, file, spec, ids);
