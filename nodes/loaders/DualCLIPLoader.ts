@@ -24,7 +24,7 @@ export default defineNode({
     const files = [clip_name1, clip_name2].map((n) => safetensorsPathFor(folders.resolveModel('text_encoders', n), cacheDirOf(ctx.services)));
     const embeddings = new EmbeddingLibrary(folders);
     // flux: clip_l + t5xxl in either order; the T5 tokenizer is looked up in the model folders on first encode.
-    if (type === 'flux') return [loadFluxClip(files, { folders, embeddings })];
+    if (type === 'flux') return [loadFluxClip(files, { folders, embeddings, cacheDir: cacheDirOf(ctx.services), warn: (m: string) => ctx.warn(m) })];
     return [ClipModel.fromTextEncoders(files, type, { embeddings })];
   },
 });

@@ -34,11 +34,30 @@ function checkRunnable(model: SdModel): void {
   if (model.wrappers.length > 0) throw new WeftError('model: model wrappers (ControlNet, …) are not supported on FLUX yet', { input: 'model', type: 'not_implemented' });
 }
 
+/**
+ * float32 bytes above which a FLUX model runs its block Linears in 8 bits on its own: the 12B models take
+ * ~48 GB as float32, more than the machines Weft targets have; 8-bit weights take ~13 GB (bench/flux-memory.ts).
+ */
+export const FLUX_FLOAT32_LIMIT = 16e9;
+
+/** 'q8' when the diffusion model would not fit as float32 (GGUF files keep the precision they were saved in). */
+export function autoFluxQuant(file: string, prefix: string): FluxQuant | undefined {
+  if (isGgufFile(file)) return undefined;
+  const f = SafetensorsFile.open(file);
+  try {
+    let bytes = 0;
+    for (const [name, t] of f.tensors) if (name.startsWith(prefix)) bytes += t.shape.reduce((a, b) => a * b, 1) * 4;
+    return bytes > FLUX_FLOAT32_LIMIT ? 'q8' : undefined;
+  } finally {
+    f.close();
+  }
+}
+
 /** The session of this FLUX model; `guidance` false builds the graph without guidance_in (guidance disabled). */
 export function fluxSession(service: ModelService, model: SdModel, guidance: boolean): Promise<Loaded> {
   let byKey = loaded.get(service);
   if (!byKey) loaded.set(service, (byKey = new Map()));
-  const quant: FluxQuant | undefined = fluxQuantOf(model);
+  const quant: FluxQuant | undefined = fluxQuantOf(model) ?? autoFluxQuant(model.source.path, model.source.prefix);
   const key = ['flux', model.source.path, model.source.prefix, quant ?? 'float', guidance ? 'g' : 'no-g'].join('|');
   let p = byKey.get(key);
   if (!p) {
