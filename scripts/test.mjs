@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the whole suite: Node 20's test runner needs an explicit file list (it expands no globs),
+// Runs the whole suite: a strict typecheck, then Node 20's test runner needs an explicit file list (it expands no globs),
 // so the list is built here from every *.test.ts under test/. Then the conformance runner runs on
 // ../shared/conformance when that folder exists, and says so when it skips.
 import { readdirSync, existsSync } from 'node:fs';
@@ -21,6 +21,15 @@ if (files.length === 0) {
 }
 
 let failed = false;
+// Strict typecheck of every project (engine, nodes, app, tests, benches; the renderer with its own DOM config).
+if (only.length === 0) {
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const project of ['tsconfig.json', 'app/renderer/tsconfig.json']) {
+    const t = spawnSync(process.execPath, [tsc, '-p', project], { cwd: root, stdio: 'inherit' });
+    console.log(`typecheck ${project}: ${t.status === 0 ? 'ok' : 'FAILED'}`);
+    if (t.status !== 0) failed = true;
+  }
+}
 const conf = resolve(root, '..', 'shared', 'conformance');
 if (only.length === 0) {
   if (existsSync(join(conf, 'cases.json'))) {
