@@ -65,6 +65,17 @@ export async function report(ctx: SamplerContext, i: number, total: number, sigm
   if (ctx.callback) await ctx.callback({ i, total, sigma, x, denoised });
 }
 
+/**
+ * One model evaluation of a sampler step: stops if the run was interrupted, denoises at sigma, and hands
+ * the step's x and denoised to the progress callback (the k-diffusion callback order).
+ */
+export async function denoiseStep(model: Denoiser, ctx: SamplerContext, x: Float32Array, sigma: number, i: number, total: number): Promise<Float32Array> {
+  checkAbort(ctx.signal);
+  const den = await model.denoise(x, sigma);
+  await report(ctx, i, total, sigma, x, den);
+  return den;
+}
+
 /** k-diffusion get_ancestral_step. */
 export function ancestralStep(sigmaFrom: number, sigmaTo: number, eta = 1): { down: number; up: number } {
   if (!eta) return { down: sigmaTo, up: 0 };

@@ -2,7 +2,7 @@
  * Exponential-integrator samplers in t = −log σ (DPM-Solver++ family) and the SDE variants:
  * dpmpp_2s_ancestral, dpmpp_sde, dpmpp_2m, dpmpp_2m_sde, dpmpp_3m_sde.
  */
-import { ancestralStep, checkAbort, needNoise, opt, report, type Denoiser, type SamplerContext } from '../types.ts';
+import { ancestralStep, checkAbort, denoiseStep, needNoise, opt, type Denoiser, type SamplerContext } from '../types.ts';
 import { torchExpF32 } from '../schedulers.ts';
 
 const f = Math.fround;
@@ -22,11 +22,9 @@ export async function sampleDpmpp2sAncestral(model: Denoiser, x0: Float32Array, 
   const x2 = new Float32Array(x.length);
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
-    const den = await model.denoise(x, s);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     const { down, up } = ancestralStep(s, sigmas[i + 1]!, eta);
-    await report(ctx, i, total, s, x, den);
     if (down === 0) eulerTo(x, den, s, down);
     else {
       const t = tOf(s);
@@ -81,11 +79,9 @@ export async function sampleDpmppSde(model: Denoiser, x0: Float32Array, sigmas: 
   const wNew = f(fac);
   const sn32 = f(sNoise);
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
     const sn = sigmas[i + 1]!;
-    const den = await model.denoise(x, s);
-    await report(ctx, i, total, s, x, den);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     if (sn === 0) {
       // Euler: d = (x − denoised)/σ, x += d·(σ_next − σ), in float32 tensor ops.
       const dt = f(sn - s);
@@ -128,11 +124,9 @@ export async function sampleDpmpp2m(model: Denoiser, x0: Float32Array, sigmas: F
   let haveOld = false;
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
     const sn = sigmas[i + 1]!;
-    const den = await model.denoise(x, s);
-    await report(ctx, i, total, s, x, den);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     const t = tOf(s);
     const tn = tOf(sn);
     const h = tn - t;
@@ -164,11 +158,9 @@ export async function sampleDpmpp2mSde(model: Denoiser, x0: Float32Array, sigmas
   let h = 0;
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
     const sn = sigmas[i + 1]!;
-    const den = await model.denoise(x, s);
-    await report(ctx, i, total, s, x, den);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     if (sn === 0) x.set(den);
     else {
       h = tOf(sn) - tOf(s);
@@ -208,11 +200,9 @@ export async function sampleDpmpp3mSde(model: Denoiser, x0: Float32Array, sigmas
   let h2: number | null = null;
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
     const sn = sigmas[i + 1]!;
-    const den = await model.denoise(x, s);
-    await report(ctx, i, total, s, x, den);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     if (sn === 0) x.set(den);
     else {
       h = tOf(sn) - tOf(s);

@@ -2,7 +2,7 @@
  * First/second-order samplers in sigma space (k-diffusion's math as ComfyUI ships it): euler, euler_cfg_pp,
  * euler_ancestral, heun, heunpp2, dpm_2, dpm_2_ancestral, lms. Work buffers are allocated once per run.
  */
-import { ancestralStep, checkAbort, needNoise, opt, report, type Denoiser, type SamplerContext } from '../types.ts';
+import { ancestralStep, checkAbort, denoiseStep, needNoise, opt, report, type Denoiser, type SamplerContext } from '../types.ts';
 
 /** out = x + (x − den)/sigma · dt, i.e. an Euler step along d = to_d(x, sigma, den). */
 function eulerInto(out: Float32Array, x: Float32Array, den: Float32Array, sigma: number, dt: number): void {
@@ -19,10 +19,8 @@ export async function sampleEuler(model: Denoiser, x0: Float32Array, sigmas: Flo
   const x = x0.slice();
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
-    const den = await model.denoise(x, s);
-    await report(ctx, i, total, s, x, den);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     eulerInto(x, x, den, s, sigmas[i + 1]! - s);
   }
   return x;
@@ -52,11 +50,9 @@ export async function sampleEulerAncestral(model: Denoiser, x0: Float32Array, si
   const x = x0.slice();
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
-    const den = await model.denoise(x, s);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     const { down, up } = ancestralStep(s, sigmas[i + 1]!, eta);
-    await report(ctx, i, total, s, x, den);
     eulerInto(x, x, den, s, down - s);
     if (sigmas[i + 1]! > 0) {
       const n = needNoise(ctx.noiseSampler, 'euler_ancestral')(s, sigmas[i + 1]!);
@@ -73,12 +69,10 @@ export async function sampleHeun(model: Denoiser, x0: Float32Array, sigmas: Floa
   const x2 = new Float32Array(x.length);
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
     const sn = sigmas[i + 1]!;
-    const den = await model.denoise(x, s);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     toD(d, x, den, s);
-    await report(ctx, i, total, s, x, den);
     const dt = sn - s;
     if (sn === 0) {
       for (let j = 0; j < x.length; j++) x[j] = x[j]! + d[j]! * dt;
@@ -102,12 +96,10 @@ export async function sampleHeunpp2(model: Denoiser, x0: Float32Array, sigmas: F
   const total = sigmas.length - 1;
   const sEnd = sigmas[total]!;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
     const s1 = sigmas[i + 1]!;
-    const den = await model.denoise(x, s);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     toD(d, x, den, s);
-    await report(ctx, i, total, s, x, den);
     const dt = s1 - s;
     if (s1 === sEnd) {
       for (let j = 0; j < n; j++) x[j] = x[j]! + d[j]! * dt;
@@ -149,11 +141,9 @@ async function dpm2Core(model: Denoiser, x0: Float32Array, sigmas: Float32Array,
   const x2 = new Float32Array(x.length);
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
-    const den = await model.denoise(x, s);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     const { down, up } = ancestral ? ancestralStep(s, sigmas[i + 1]!, eta) : { down: sigmas[i + 1]!, up: 0 };
-    await report(ctx, i, total, s, x, den);
     if (down === 0) {
       eulerInto(x, x, den, s, down - s);
       continue;
@@ -203,11 +193,9 @@ export async function sampleLms(model: Denoiser, x0: Float32Array, sigmas: Float
   const ring: Float32Array[] = Array.from({ length: order }, () => new Float32Array(x.length));
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
-    const den = await model.denoise(x, s);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     toD(ring[i % order]!, x, den, s);
-    await report(ctx, i, total, s, x, den);
     const cur = Math.min(i + 1, order);
     for (let j = 0; j < cur; j++) {
       const c = linearMultistepCoeff(cur, sigmas, i, j);

@@ -2,17 +2,15 @@
  * ddpm, lcm and the Adams-type multistep samplers ipndm, ipndm_v and deis (ComfyUI's ports), all in
  * sigma space with d = (x − denoised)/σ.
  */
-import { checkAbort, needNoise, opt, report, type Denoiser, type SamplerContext } from '../types.ts';
+import { denoiseStep, needNoise, opt, type Denoiser, type SamplerContext } from '../types.ts';
 
 export async function sampleDdpm(model: Denoiser, x0: Float32Array, sigmas: Float32Array, ctx: SamplerContext): Promise<Float32Array> {
   const x = x0.slice();
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
     const sp = sigmas[i + 1]!;
-    const den = await model.denoise(x, s);
-    await report(ctx, i, total, s, x, den);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     // DDPM posterior step in the variance-preserving space, then back to sigma space.
     const ac = 1 / (s * s + 1);
     const acPrev = 1 / (sp * sp + 1);
@@ -37,11 +35,9 @@ export async function sampleLcm(model: Denoiser, x0: Float32Array, sigmas: Float
   let x: Float32Array = x0.slice();
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
     const sn = sigmas[i + 1]!;
-    const den = await model.denoise(x, s);
-    await report(ctx, i, total, s, x, den);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     if (sn > 0) {
       const nz = needNoise(ctx.noiseSampler, 'lcm')(s, sn);
       if (ctx.modelSampling) x = ctx.modelSampling.noiseScaling(sn, nz, den, false, x);
@@ -63,10 +59,8 @@ async function adamsLoop(
   const d = new Float32Array(n);
   const total = sigmas.length - 1;
   for (let i = 0; i < total; i++) {
-    checkAbort(ctx.signal);
     const s = sigmas[i]!;
-    const den = await model.denoise(x, s);
-    await report(ctx, i, total, s, x, den);
+    const den = await denoiseStep(model, ctx, x, s, i, total);
     for (let j = 0; j < n; j++) d[j] = (x[j]! - den[j]!) / s;
     let order = Math.min(maxOrder, i + 1);
     if (finalEuler && sigmas[i + 1]! <= 0) order = 1;
