@@ -7,6 +7,8 @@
  */
 import { readSync } from 'node:fs';
 import { WeftError } from '../errors.ts';
+import { invalidFile as fail, readExactly } from './read.ts';
+export { readExactly } from './read.ts';
 
 /** A metadata value: numbers (u64/i64 as bigint), strings, booleans, arrays of those. */
 export type GgufValue = number | bigint | string | boolean | GgufValue[];
@@ -21,19 +23,6 @@ const VALUE_TYPES: Record<number, [string, number]> = {
   0: ['u8', 1], 1: ['i8', 1], 2: ['u16', 2], 3: ['i16', 2], 4: ['u32', 4], 5: ['i32', 4], 6: ['f32', 4], 7: ['bool', 1],
   8: ['string', 0], 9: ['array', 0], 10: ['u64', 8], 11: ['i64', 8], 12: ['f64', 8],
 };
-
-function fail(path: string, msg: string, field?: string): never {
-  throw new WeftError(`${path}: ${msg}`, { file: path, type: 'invalid_model_file', input: field });
-}
-
-export function readExactly(fd: number, buf: Uint8Array, position: number, path: string, what: string): void {
-  let done = 0;
-  while (done < buf.byteLength) {
-    const n = readSync(fd, buf, done, buf.byteLength - done, position + done);
-    if (n === 0) fail(path, `file ends while reading ${what}`);
-    done += n;
-  }
-}
 
 export class GgufCursor {
   pos = 0;

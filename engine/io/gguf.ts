@@ -16,6 +16,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { WeftError } from '../errors.ts';
 import { GGML_TYPES, dequantize, type GgmlTypeInfo } from './gguf-dequant.ts';
 import { GgufCursor, readExactly, type GgufValue } from './gguf-cursor.ts';
+import { invalidFile as fail } from './read.ts';
 
 export type { GgufValue } from './gguf-cursor.ts';
 export { GGML_TYPES, GGML_TYPE_BY_NAME, dequantize, isBlockQuantized, type GgmlTypeInfo } from './gguf-dequant.ts';
@@ -36,10 +37,6 @@ export interface GgufTensor {
   /** Absolute byte offset in the file. */
   offset: number;
   byteLength: number;
-}
-
-function fail(path: string, msg: string, field?: string): never {
-  throw new WeftError(`${path}: ${msg}`, { file: path, type: 'invalid_model_file', input: field });
 }
 
 export class GgufFile {

@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { WeftError } from '../errors.ts';
 import { dtypeSize, isDtype, toBigInt64, toFloat32, type Dtype } from './dtypes.ts';
+import { invalidFile as fail, readExactly } from './read.ts';
 
 // Dtypes and their conversions live in dtypes.ts; re-exported here, where callers have always found them.
 export {
@@ -25,19 +26,6 @@ export interface SafetensorsTensor {
 
 /** A header longer than this is treated as hostile (real ones are a few hundred KB). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
-
-function fail(path: string, msg: string, field?: string): never {
-  throw new WeftError(`${path}: ${msg}`, { file: path, type: 'invalid_model_file', input: field });
-}
-
-function readExactly(fd: number, buf: Uint8Array, position: number, path: string, what: string): void {
-  let done = 0;
-  while (done < buf.byteLength) {
-    const n = readSync(fd, buf, done, buf.byteLength - done, position + done);
-    if (n === 0) fail(path, `file ends while reading ${what}`);
-    done += n;
-  }
-}
 
 export class SafetensorsFile {
   readonly path: string;
