@@ -21,6 +21,16 @@ export function dtypeSize(dtype: Dtype): number {
 const f32buf = new Float32Array(1);
 const u32buf = new Uint32Array(f32buf.buffer);
 
+/** Every half-float bit pattern as float32, built on first use: bulk fp16 reads become one lookup per value. */
+let f16Table: Float32Array | undefined;
+function f16Lut(): Float32Array {
+  if (!f16Table) {
+    f16Table = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) f16Table[h] = f16ToF32(h);
+  }
+  return f16Table;
+}
+
 export function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
@@ -100,7 +110,11 @@ export function toFloat32(raw: Uint8Array, dtype: Dtype, path = '<buffer>', name
   switch (dtype) {
     case 'F32': for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, true); break;
     case 'F64': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, true); break;
-    case 'F16': for (let i = 0; i < n; i++) out[i] = f16ToF32(dv.getUint16(i * 2, true)); break;
+    case 'F16': {
+      const lut = f16Lut();
+      for (let i = 0; i < n; i++) out[i] = lut[dv.getUint16(i * 2, true)]!;
+      break;
+    }
     case 'BF16': for (let i = 0; i < n; i++) out[i] = bf16ToF32(dv.getUint16(i * 2, true)); break;
     case 'F8_E4M3': for (let i = 0; i < n; i++) out[i] = f8e4m3ToF32(raw[i]!); break;
     case 'F8_E5M2': for (let i = 0; i < n; i++) out[i] = f8e5m2ToF32(raw[i]!); break;
