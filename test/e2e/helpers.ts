@@ -15,6 +15,8 @@ import { writeSdCheckpoint, type SdFixtureOptions } from '../../engine/models/fi
 import type { Conditioning } from '../../engine/graph/sockets.ts';
 import type { Tensor } from '../../engine/tensor/tensor.ts';
 import '../../engine/models/sd/services.ts';
+import { rand } from '../support/tensors.ts';
+export { maxDiff, rand } from '../support/tensors.ts';
 
 /**
  * A VAE with the real 8× scale (four levels) and widths divisible into GroupNorm's 32 groups; the
@@ -79,25 +81,7 @@ export function recordingContext(env: Env, classType: string, onProgress?: (valu
   return rec;
 }
 
-/** Deterministic pseudo-random tensor (LCG), for conditioning and images that no encoder made. */
-export function rand(shape: number[], seed: number, scale = 1, offset = 0): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = offset + ((s / 4294967296) * 2 - 1) * scale;
-  }
-  return { shape, data };
-}
-
 export function cond(width: number, seed: number, extra: Record<string, unknown> = {}): Conditioning {
   return [[rand([1, 77, width], seed), extra]];
 }
 
-export function maxDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}

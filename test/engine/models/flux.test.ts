@@ -12,6 +12,7 @@ import { writeSyntheticFlux, type SyntheticFluxSpec } from '../../../engine/mode
 import { FlowModelSampling } from '../../../engine/sampling/model-sampling.ts';
 import { readCaseTensors, compareTensor } from '../../../engine/conformance/runner.ts';
 import type { Tensor } from '../../../engine/tensor/tensor.ts';
+import { maxDiff, rand } from '../../support/tensors.ts';
 
 // Head dim 16 is not BFL's 128, so the RoPE axes come from metadata, as the conformance model's do.
 const DEV: SyntheticFluxSpec = { hidden: 32, heads: 2, depth: 1, depthSingle: 2, contextDim: 24, vecDim: 12, guidance: true, axesDim: [2, 6, 8], seed: 7 };
@@ -21,23 +22,6 @@ let dir: string;
 let dev: FluxModel;
 let schnell: FluxModel;
 
-function rand(shape: number[], seed: number): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = (s / 4294967296) * 2 - 1;
-  }
-  return { shape, data };
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'weft-flux-'));

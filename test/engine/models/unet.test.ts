@@ -15,6 +15,7 @@ import { GraphBuilder, createSession, runFloat } from '../../../engine/onnx/inde
 import { DiscreteModelSampling } from '../../../engine/sampling/model-sampling.ts';
 import { readCaseTensors, compareTensor } from '../../../engine/conformance/runner.ts';
 import type { Tensor } from '../../../engine/tensor/tensor.ts';
+import { maxDiff, rand } from '../../support/tensors.ts';
 
 const SD1: SyntheticUNetSpec = { modelChannels: 32, channelMult: [1, 2], numResBlocks: 1, transformerDepth: [1, 0], contextDim: 16 };
 const XL: SyntheticUNetSpec = { modelChannels: 32, channelMult: [1, 2], numResBlocks: 1, transformerDepth: [0, 2], transformerDepthMiddle: 2, contextDim: 24, linearProj: true, admInChannels: 20 };
@@ -23,23 +24,6 @@ let dir: string;
 let sd1: UNetSession;
 let sd1ctl: UNetSession;
 
-function rand(shape: number[], seed: number): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    data[i] = (s / 4294967296) * 2 - 1;
-  }
-  return { shape, data };
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
 
 function slice(t: Tensor, b: number): Tensor {
   const n = t.data.length / t.shape[0]!;
