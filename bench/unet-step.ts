@@ -4,7 +4,10 @@
  * Baseline, measured in the same run on the same weights: input_blocks.1 alone (ResBlock + SpatialTransformer
  * at full resolution, the costliest block), so the step is also reported in "block-equivalents" — a number
  * that stays comparable across machines and load. The probe's reference on the 2-core dev box was 6.2 s clean
- * for the diffusers-layout graph (research/onnx.md §2a).
+ * for the diffusers-layout graph (research/onnx.md §2a), an AVX-512 CPU.
+ * It then measures the CPU's fp32 ceiling (one big MatMul and one 3×3 Conv through ORT, bench/lib/ceiling.ts)
+ * and counts the step's FLOPs (bench/lib/flops.ts): their ratio is the fastest any fp32 graph can step on
+ * this machine, and the step's share of that ceiling says how much a better graph could still gain.
  *
  *   node --import tsx bench/unet-step.ts [--arch sd15|sdxl|tiny] [--runs 3] [--latent 64] [--batch 2] [--threads N]
  *                                        [--dir DIR (reuse/keep weights there)] [--fast-start]
@@ -22,6 +25,9 @@ import { resBlock, spatialTransformer, type Emit } from '../engine/models/unet/b
 import { openUNet } from '../engine/models/unet/load.ts';
 import { streamSyntheticUNet, type SyntheticUNetSpec } from '../engine/models/unet/synthetic.ts';
 import { uniformInput } from './lib/inputs.ts';
+import { measureCeiling } from './lib/ceiling.ts';
+import { blockFlops, unetFlops } from './lib/flops.ts';
+import { cpuSummary } from './lib/cpu.ts';
 
 const ARCHS: Record<string, { spec: SyntheticUNetSpec; heads: { numHeads?: number; headChannels?: number } }> = {
   sd15: { spec: { modelChannels: 320, channelMult: [1, 2, 4, 4], numResBlocks: 2, transformerDepth: [1, 1, 1, 0], contextDim: 768 }, heads: { numHeads: 8 } },
@@ -113,9 +119,22 @@ async function main(): Promise<void> {
     const best = Math.min(...times);
     console.log(`${archName} UNet step, batch ${B}, latent ${L}×${L}: open ${uOpen.toFixed(1)} s, first run ${first.toFixed(2)} s, best ${best.toFixed(2)} s (${times.map((t) => t.toFixed(2)).join(', ')}), own CPU ${Math.min(...cpu).toFixed(1)} s; load ${load()}`);
     console.log(`step = ${(best / bBest).toFixed(1)} × baseline block (CPU: ${(Math.min(...cpu) / Math.min(...bcpu)).toFixed(1)} ×); RSS ${(process.memoryUsage().rss / 2 ** 30).toFixed(2)} GiB`);
+
+    // The machine's own limit, measured in this run: the step's arithmetic over the best fp32 throughput
+    // ONNX Runtime reaches here on one big MatMul / Conv. A step time near that bound leaves nothing to gain
+    // from the graph; a target below it is out of reach of any fp32 graph on this CPU.
+    const shape = { batch: B, latent: L, tokens: 77 };
+    const flops = unetFlops(cfg, shape);
+    const ceil = await measureCeiling(session);
+    const bound = flops / (ceil.best * 1e9);
+    const blockIdx = cfg.inputBlocks.indexOf(blk);
+    console.log(`cpu: ${cpuSummary()}`);
+    console.log(`work: ${(flops / 1e9).toFixed(0)} GFLOP per step (baseline block ${(blockFlops(cfg, blockIdx, shape) / 1e9).toFixed(0)} GFLOP); fp32 ceiling measured now: MatMul ${ceil.gemmGflops.toFixed(0)}, Conv3×3 ${ceil.convGflops.toFixed(0)} GFLOP/s`);
+    console.log(`fastest possible fp32 step on this CPU: ${bound.toFixed(1)} s; this step: ${(flops / best / 1e9).toFixed(0)} GFLOP/s = ${((100 * bound) / best).toFixed(0)} % of the ceiling`);
     if (archName === 'sd15') {
       const ok = best <= 7 && B === 2 && L === 64;
-      console.log(`target SD1.5 UNet step (batch 2, 64×64) ≤ 7 s : ${best.toFixed(2)} s (${ok ? 'PASS' : 'MISS'})${B === 2 && L === 64 ? '' : ' (not the target shape)'} — ${(best / bBest).toFixed(1)} × baseline block; own CPU ${Math.min(...cpu).toFixed(1)} s; load ${load()}`);
+      const why = ok ? '' : bound > 7 ? ` — out of reach here: 7 s needs ${(flops / 7e9).toFixed(0)} GFLOP/s, this CPU's fp32 ceiling is ${ceil.best.toFixed(0)}` : '';
+      console.log(`target SD1.5 UNet step (batch 2, 64×64) ≤ 7 s : ${best.toFixed(2)} s (${ok ? 'PASS' : 'MISS'})${B === 2 && L === 64 ? '' : ' (not the target shape)'}${why} — ${(best / bBest).toFixed(1)} × baseline block; own CPU ${Math.min(...cpu).toFixed(1)} s; load ${load()}`);
     }
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });
