@@ -29,7 +29,12 @@ export interface TorchTensor {
 export class TorchFile {
   readonly tensors = new Map<string, TorchTensor>();
   readonly metadata: Record<string, string> = {};
-  private constructor(readonly path: string, private readonly zip: ZipFile) {}
+  /**
+   * `root` is the unpickled top-level object (dicts are Maps, tensors `Reduced` records). `tensors` lists only
+   * those under string keys of nested dicts; files shaped otherwise (hypernetworks: int keys, lists) walk
+   * `root` and `adopt` what they find. `archive` is the zip folder holding data.pkl and data/.
+   */
+  private constructor(readonly path: string, private readonly zip: ZipFile, private readonly archive: string, readonly root: unknown) {}
 
   static open(path: string, maxPickleBytes = 512 * 1024 * 1024): TorchFile {
     if (!ZipFile.isZip(path)) {
@@ -40,10 +45,8 @@ export class TorchFile {
       const pkl = [...zip.entries.keys()].find((n) => n.endsWith('/data.pkl') || n === 'data.pkl');
       if (!pkl) throw new WeftError(`${path}: zip has no data.pkl (not a PyTorch checkpoint)`, { file: path, type: 'invalid_model_file' });
       if (zip.entries.get(pkl)!.size > maxPickleBytes) throw new WeftError(`${path}: data.pkl is larger than ${maxPickleBytes} bytes`, { file: path });
-      const root = pkl.slice(0, pkl.length - 'data.pkl'.length);
-      const f = new TorchFile(path, zip);
-      const obj = unpickle(zip.read(pkl), { file: path });
-      f.collect(pickStateDict(obj), '', root, 0);
+      const f = new TorchFile(path, zip, pkl.slice(0, pkl.length - 'data.pkl'.length), unpickle(zip.read(pkl), { file: path }));
+      f.collect(pickStateDict(f.root), '', 0);
       return f;
     } catch (e) {
       zip.close();
@@ -51,22 +54,30 @@ export class TorchFile {
     }
   }
 
-  private collect(v: unknown, prefix: string, root: string, depth: number): void {
+  private collect(v: unknown, prefix: string, depth: number): void {
     if (depth > 8) return;
-    const t = asTensor(v, this.path, prefix);
-    if (t) {
-      const member = `${root}data/${t.key}`;
-      const e = this.zip.entries.get(member);
-      if (!e) throw new WeftError(`${this.path}: tensor "${prefix}" points at missing storage "${member}"`, { file: this.path, input: prefix });
-      let maxIndex = 0;
-      t.shape.forEach((d, i) => { if (d > 0) maxIndex += (d - 1) * t.stride[i]!; });
-      const empty = t.shape.some((d) => d === 0);
-      if (!empty && (t.offset + maxIndex + 1) * dtypeSize(t.dtype) > e.size) throw new WeftError(`${this.path}: tensor "${prefix}" reaches past its storage`, { file: this.path, input: prefix });
-      this.tensors.set(prefix, { name: prefix, dtype: t.dtype, shape: t.shape, stride: t.stride, member, storageOffset: t.offset });
-      return;
-    }
+    if (this.adopt(v, prefix)) return;
     const m = v instanceof Reduced && v.state instanceof Map ? v.state : v;
-    if (m instanceof Map) for (const [k, x] of m) if (typeof k === 'string') this.collect(x, prefix ? `${prefix}.${k}` : k, root, depth + 1);
+    if (m instanceof Map) for (const [k, x] of m) if (typeof k === 'string') this.collect(x, prefix ? `${prefix}.${k}` : k, depth + 1);
+  }
+
+  /**
+   * Lists the tensor record `v` (a value from `root`) under `name`, so get/readRaw/readFloat32 reach it, after
+   * checking it stays inside its storage. Null when `v` is not a tensor.
+   */
+  adopt(v: unknown, name: string): TorchTensor | null {
+    const t = asTensor(v, this.path, name);
+    if (!t) return null;
+    const member = `${this.archive}data/${t.key}`;
+    const e = this.zip.entries.get(member);
+    if (!e) throw new WeftError(`${this.path}: tensor "${name}" points at missing storage "${member}"`, { file: this.path, input: name });
+    let maxIndex = 0;
+    t.shape.forEach((d, i) => { if (d > 0) maxIndex += (d - 1) * t.stride[i]!; });
+    const empty = t.shape.some((d) => d === 0);
+    if (!empty && (t.offset + maxIndex + 1) * dtypeSize(t.dtype) > e.size) throw new WeftError(`${this.path}: tensor "${name}" reaches past its storage`, { file: this.path, input: name });
+    const out: TorchTensor = { name, dtype: t.dtype, shape: t.shape, stride: t.stride, member, storageOffset: t.offset };
+    this.tensors.set(name, out);
+    return out;
   }
 
   has(name: string): boolean { return this.tensors.has(name); }

@@ -30,6 +30,11 @@ export interface Emit {
   transformerIndex?: number;
   /** Every attn2 site, listed by buildUNet when hooks are given. */
   sites?: CrossAttnSite[];
+  /**
+   * Hooks on what attn1 and attn2 feed to to_q / to_k / to_v (hypernetworks), applied in order, each on the
+   * previous one's result. Absent: the graph is exactly what it was without hooks.
+   */
+  attentionInputs?: AttentionInputHook[];
 }
 
 /** One cross-attention (attn2) layer of the UNet as a hook sees it. */
@@ -55,6 +60,24 @@ export interface CrossAttentionHook {
   begin(p: { g: GraphBuilder; sites: readonly CrossAttnSite[]; declare: (name: string, dims: (number | string)[]) => string }): void;
   apply(p: { g: GraphBuilder; q: string; out: string; site: CrossAttnSite; siteIndex: number }): string;
 }
+
+/** One attention layer as an input hook sees it. */
+export interface AttentionInputSite {
+  attn: 'attn1' | 'attn2';
+  /** Weight key of the layer without the emitter prefix, e.g. `input_blocks.1.1.transformer_blocks.0.attn2`. */
+  key: string;
+  /** Last-axis width of k and v: the block's inner width for attn1, the context width for attn2. */
+  width: number;
+}
+
+/** The three values an attention layer projects with to_q, to_k and to_v. */
+export interface AttentionInputs { q: string; k: string; v: string }
+
+/**
+ * ComfyUI's attn1_patch / attn2_patch: receives (q, k, v) before the projections (attn1: the normed hidden
+ * states three times; attn2: them, then the context twice) and returns the values to project instead.
+ */
+export type AttentionInputHook = (p: AttentionInputs & { g: GraphBuilder; site: AttentionInputSite }) => AttentionInputs;
 
 /**
  * Called after every Linear and Conv with its full weight key (without `.weight`), its input and its output
@@ -129,10 +152,13 @@ export function resBlock(e: Emit, x: string, emb: string, l: ResLayer): string {
   return e.g.op('Add', [skip, h]);
 }
 
-function attention(e: Emit, x: string, kv: string, key: string, heads: number, site?: CrossAttnSite): string {
-  const q = linear(e, x, `${key}.to_q`);
-  const k = linear(e, kv, `${key}.to_k`);
-  const v = linear(e, kv, `${key}.to_v`);
+function attention(e: Emit, x: string, kv: string, at: AttentionInputSite, heads: number, site?: CrossAttnSite): string {
+  const key = at.key;
+  let inp: AttentionInputs = { q: x, k: kv, v: kv };
+  for (const h of e.attentionInputs ?? []) inp = h({ ...inp, g: e.g, site: at });
+  const q = linear(e, inp.q, `${key}.to_q`);
+  const k = linear(e, inp.k, `${key}.to_k`);
+  const v = linear(e, inp.v, `${key}.to_v`);
   let o = L.attention(e.g, q, k, v, heads);
   // Only attn2 passes a site; hooks add their terms where ComfyUI's attn2 replace patches do (before to_out).
   if (site && e.crossAttention) {
@@ -153,9 +179,9 @@ function geglu(e: Emit, x: string, key: string): string {
 function basicBlock(e: Emit, x: string, context: string, key: string, l: TransformerLayer, site?: CrossAttnSite): string {
   let h = x;
   let n = layerNorm(e, h, `${key}.norm1`);
-  h = e.g.op('Add', [h, attention(e, n, n, `${key}.attn1`, l.heads)]);
+  h = e.g.op('Add', [h, attention(e, n, n, { attn: 'attn1', key: `${key}.attn1`, width: l.inner }, l.heads)]);
   n = layerNorm(e, h, `${key}.norm2`);
-  h = e.g.op('Add', [h, attention(e, n, context, `${key}.attn2`, l.heads, site)]);
+  h = e.g.op('Add', [h, attention(e, n, context, { attn: 'attn2', key: `${key}.attn2`, width: l.contextDim }, l.heads, site)]);
   n = layerNorm(e, h, `${key}.norm3`);
   const ff = linear(e, geglu(e, n, `${key}.ff.net.0.proj`), `${key}.ff.net.2`);
   return e.g.op('Add', [h, ff]);

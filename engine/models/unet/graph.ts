@@ -15,7 +15,7 @@ import type { WeightSource } from '../../onnx/weights.ts';
 import { WeftError } from '../../errors.ts';
 import { keepFloat32 } from '../../onnx/precision.ts';
 import { downsampledSize, parseUNetConfig, type HeadOptions, type Layer, type UNetConfig } from './config.ts';
-import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type CrossAttentionHook, type CrossAttnSite, type Emit, type LayerPatch } from './blocks.ts';
+import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type AttentionInputHook, type CrossAttentionHook, type CrossAttnSite, type Emit, type LayerPatch } from './blocks.ts';
 
 export interface BuildUNetOptions extends HeadOptions {
   /** Key prefix of the UNet tensors; default `model.diffusion_model.`. */
@@ -42,6 +42,8 @@ export interface BuildUNetOptions extends HeadOptions {
    * extra graph inputs, listed in `inputs` after x/timesteps/context(/y). None: the graph is unchanged.
    */
   crossAttention?: CrossAttentionHook[];
+  /** Hooks on the inputs of every attn1/attn2 projection (hypernetworks), in order; see AttentionInputHook. */
+  attentionInputs?: AttentionInputHook[];
   /**
    * ComfyUI's output_block_patch list (FreeU): each sees the backbone `h` and the skip (ControlNet residual
    * already added) just before they are concatenated, and returns both, possibly changed. Applied in order.
@@ -143,6 +145,7 @@ export function buildUNet(base: SafetensorsFile, opts: BuildUNetOptions = {}): B
   if (cfg.outputBlocks.length === 0) throw new WeftError(`${file.path}: UNet under "${cfg.prefix}" has no output blocks`, { file: file.path });
   const g = new GraphBuilder({ name: opts.name ?? 'unet', ep: opts.ep });
   const e: Emit = { g, file, prefix: cfg.prefix, patch: opts.patch };
+  if (opts.attentionInputs?.length) e.attentionInputs = opts.attentionInputs;
   const inputs: GraphIO[] = [];
   const { x, emb, context } = embedInputs(e, cfg, inputs, opts.shape);
   if (opts.crossAttention?.length) {

@@ -3,25 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import { TorchFile, toSafetensors } from '../../../engine/io/torch-file.ts';
 import { unpickle } from '../../../engine/io/pickle.ts';
 import { SafetensorsFile } from '../../../engine/io/safetensors.ts';
+import { OrderedDict, P, PtTensor, torchSave, zip, type PyValue } from '../../support/torch-save.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-pt-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A tiny pickle writer producing the opcodes torch.save emits (protocol 2). */
-class P {
-  parts: number[] = [0x80, 2];
-  op(...b: number[]): this { this.parts.push(...b); return this; }
-  str(s: string): this { const b = Buffer.from(s); return this.op(0x8c, b.length, ...b); }
-  int(n: number): this { const b = Buffer.alloc(4); b.writeInt32LE(n); return this.op(0x4a, ...b); }
-  global(m: string, n: string): this { return this.op(0x63, ...Buffer.from(`${m}\n${n}\n`)); }
-  stackGlobal(m: string, n: string): this { return this.str(m).str(n).op(0x93); }
-  tuple(items: number[]): this { this.op(0x28); for (const i of items) this.int(i); return this.op(0x74); }
-  bytes(): Buffer { return Buffer.from([...this.parts, 0x2e]); }
-}
 
 interface T { name: string; storage: string; type: string; numel: number; offset: number; shape: number[]; stride: number[] }
 function statePickle(tensors: T[], wrap?: string): Buffer {
@@ -36,28 +24,6 @@ function statePickle(tensors: T[], wrap?: string): Buffer {
   }
   if (wrap) p.op(0x73);
   return p.bytes();
-}
-
-/** Zip writer (stored or deflated members, CRC left 0: the reader does not need it). */
-function zip(members: Array<[string, Buffer, boolean?]>): Buffer {
-  const locals: Buffer[] = [];
-  const central: Buffer[] = [];
-  let off = 0;
-  for (const [name, data, deflate] of members) {
-    const body = deflate ? deflateRawSync(data) : data;
-    const n = Buffer.from(name);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(deflate ? 8 : 0, 8); lh.writeUInt32LE(body.length, 18); lh.writeUInt32LE(data.length, 22); lh.writeUInt16LE(n.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(deflate ? 8 : 0, 10); ch.writeUInt32LE(body.length, 20); ch.writeUInt32LE(data.length, 24); ch.writeUInt16LE(n.length, 28); ch.writeUInt32LE(off, 42);
-    locals.push(lh, n, body);
-    central.push(ch, n);
-    off += 30 + n.length + body.length;
-  }
-  const cd = Buffer.concat(central);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0); eocd.writeUInt16LE(members.length, 8); eocd.writeUInt16LE(members.length, 10); eocd.writeUInt32LE(cd.length, 12); eocd.writeUInt32LE(off, 16);
-  return Buffer.concat([...locals, cd, eocd]);
 }
 
 const w = Float32Array.from([1, 2, 3, 4, 5, 6]);
@@ -86,6 +52,24 @@ test('reads a torch zip checkpoint: shapes, strided views, fp16, Lightning state
     } finally {
       f.close();
     }
+  }
+});
+
+test('files shaped otherwise than a state dict: root is the unpickled object and adopt lists tensors found in it', () => {
+  const p = join(dir, 'tree.pt');
+  const sd = new OrderedDict([['w', new PtTensor(Float32Array.of(1, 2, 3, 4), [2, 2])]]);
+  torchSave(p, new Map<PyValue, PyValue>([[768, [sd, sd]], ['name', 'x']]));
+  const f = TorchFile.open(p);
+  try {
+    assert.equal(f.tensors.size, 0, 'nothing under string keys');
+    const root = f.root as Map<unknown, unknown>;
+    assert.deepEqual([...root.keys()], [768, 'name']);
+    const inner = (root.get(768) as unknown[])[1] as Map<string, unknown>;
+    assert.equal(f.adopt(inner.get('w'), '768.1.w')?.dtype, 'F32');
+    assert.equal(f.adopt(root.get('name'), 'name'), null);
+    assert.deepEqual([...f.readFloat32('768.1.w')], [1, 2, 3, 4]);
+  } finally {
+    f.close();
   }
 });
 
