@@ -2,8 +2,9 @@
  * ControlNets from file to UNet call. Loading recognises the LDM layout (v1.0/v1.1 `control_model.*`, bare
  * keys, SDXL copies with `label_emb`), merges diff ControlNets onto the model's UNet weights in a cache side
  * file (ComfyUI adds the model's weights to every `control_model.X` that has a `diffusion_model.X`), reads
- * diffusers-format files in place under the same names (diffusers.ts), and names the formats not supported
- * yet. At sampling time the control stage (a UNetWrapper the bridge puts outermost) groups the call's rows
+ * diffusers-format files in place under the same names (diffusers.ts), loads Control-LoRAs as nets bound to
+ * the sampled model at sampling time (control-lora.ts), and names the formats not supported yet. At sampling
+ * time the control stage (a UNetWrapper the bridge puts outermost) groups the call's rows
  * by their conditioning's ControlApplication, runs each chain in the ModelService, and hands the summed
  * residuals to the UNet as `call.control`; rows without control get zeros.
  */
@@ -11,7 +12,6 @@ import path from 'node:path';
 import { WeftError } from '../../errors.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { safetensorsPathFor } from '../../io/model-file.ts';
-import type { WeightSource } from '../../onnx/weights.ts';
 import type { ModelHandle, ModelService } from '../../runtime/service.ts';
 import type { WireFeeds } from '../../runtime/wire.ts';
 import type { CondEntry } from '../../sampling/cfg.ts';
@@ -20,9 +20,9 @@ import { asBuilderFile } from '../lora/bridge.ts';
 import { fileIdentity, materialise, PatchedSource, sideFileName } from '../lora/cache.ts';
 import type { Contribution } from '../lora/file.ts';
 import type { Weighted } from '../lora/merge.ts';
-import { openUNetWeights, type SdModel, type UNetCall, type UNetWrapper } from '../sd/model.ts';
-import type { BuildUNetOptions } from '../unet/graph.ts';
+import type { SdModel, UNetCall, UNetWrapper } from '../sd/model.ts';
 import { buildControlNet } from './graph.ts';
+import { isControlLora, loadControlLora, modelUNetWeights } from './control-lora.ts';
 import { isDiffusersControlNet, loadDiffusersControlNet } from './diffusers.ts';
 import { prepareHint } from './load.ts';
 import { fillHoles, mergeResiduals, scatterRows, type Residuals } from '../t2i/residuals.ts';
@@ -47,21 +47,12 @@ function ldmPrefix(f: SafetensorsFile, file: string): string {
   for (const p of ['control_model.', '']) if (f.has(`${p}input_hint_block.0.weight`) && f.has(`${p}zero_convs.0.0.weight`)) return p;
   const keys = f.keys();
   if (keys.some((k) => k.startsWith('controlnet_blocks.') || k.startsWith('controlnet_x_embedder.'))) unsupported(file, 'an SD3/Flux diffusers ControlNet', 'use a UNet (SD1/SD2/SDXL) ControlNet');
-  if (f.has('lora_controlnet')) unsupported(file, 'a Control-LoRA', 'use a full ControlNet file');
   throw new WeftError(`${file}: not a ControlNet (no input_hint_block / zero_convs tensors, with or without "control_model.")`, { file, type: 'invalid_model_file' });
-}
-
-/** The MODEL's UNet weights as the UNet session reads them (LoRA patches included, as ComfyUI's patched state dict). */
-function unetWeights(model: SdModel): { src: WeightSource; close(): void } {
-  let o: BuildUNetOptions = { prefix: model.source.prefix, ...model.source.heads };
-  for (const p of model.patches) if (p.build) o = p.build(o);
-  const base = openUNetWeights(model.source);
-  return { src: o.weights ? o.weights(base) : base, close: () => base.close() };
 }
 
 /** Writes (or reuses) the side file with every `prefix*` tensor that has a UNet counterpart, summed with it. */
 function mergeDiff(file: string, f: SafetensorsFile, prefix: string, model: SdModel, cacheDir: string): string {
-  const unet = unetWeights(model);
+  const unet = modelUNetWeights(model);
   try {
     const other = { path: model.source.path, file: asBuilderFile(unet.src), modules: new Map(), stray: [] };
     const parts = new Map<string, Weighted[]>();
@@ -87,6 +78,8 @@ export function loadControlNetModel(file: string, o: LoadOptions): ControlNetMod
   const st = safetensorsPathFor(file, o.cacheDir);
   const f = SafetensorsFile.open(st);
   try {
+    // ComfyUI's load_controlnet checks this first and ignores DiffControlNetLoader's model: the net binds at sampling.
+    if (isControlLora(f)) return loadControlLora(file, st, f, o);
     // diffusers layout (most SDXL ControlNets): read in place under control_model.* names (diffusers.ts).
     if (isDiffusersControlNet(f.keys())) return loadDiffusersControlNet(file, st, f.keys(), o.warn);
     if (isT2IAdapter(f.keys())) return loadT2IAdapter(file, st);
@@ -198,8 +191,10 @@ async function evaluate(app: ControlApplication, call: UNetCall, groups: number,
   const prev = app.previous ? await evaluate(app.previous, call, groups, service) : undefined;
   if (!activeAt(app, call.sigmas[0]!, call.model.modelSampling)) return prev;
   if (app.net.t2i) return mergeResiduals(await t2iResiduals(app, call, groups, service), app.strength, prev);
-  const s = await controlNetSession(service, app.net);
-  const file = app.net.path;
+  // A Control-LoRA is a ControlNet only on the model being sampled (ComfyUI's ControlLora.pre_run).
+  const net = app.net.bind ? app.net.bind(call.model) : app.net;
+  const s = await controlNetSession(service, net);
+  const file = net.path;
   const [B, , h, w] = call.x.shape as [number, number, number, number];
   if (call.context.shape[2] !== s.contextDim) {
     throw new WeftError(`${file}: the ControlNet takes text conditioning ${s.contextDim} wide, the model's is ${call.context.shape[2]}; it was made for another model family`, { file, input: 'control_net' });
@@ -216,7 +211,7 @@ async function evaluate(app: ControlApplication, call: UNetCall, groups: number,
   }
   const out = await s.handle.run(feeds);
   let res: Tensor[] = s.outputs.map((n) => ({ shape: out[n]!.dims, data: out[n]!.data as Float32Array }));
-  if (app.net.globalAveragePooling) res = res.map(averagePool);
+  if (net.globalAveragePooling) res = res.map(averagePool);
   return mergeResiduals(res, app.strength, prev);
 }
 

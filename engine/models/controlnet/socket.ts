@@ -10,6 +10,7 @@ import type { WeightSource } from '../../onnx/weights.ts';
 import type { ModelSampling } from '../../sampling/model-sampling.ts';
 import { isTensor, type Tensor } from '../../tensor/tensor.ts';
 import type { T2ISpec } from '../t2i/spec.ts';
+import type { SdModel } from '../sd/model.ts';
 
 declare module '../../graph/sockets.ts' {
   interface SocketValues {
@@ -34,6 +35,11 @@ export interface ControlNetModel {
   readonly globalAveragePooling: boolean;
   /** Set for a T2I-Adapter (ControlNetLoader returns those too): its layout; features replace the ControlNet run (t2i/). */
   readonly t2i?: T2ISpec;
+  /**
+   * Set for a Control-LoRA (control-lora.ts): its weights are deltas on the sampled model's UNet, so it only
+   * becomes a ControlNet once bound to that model (ComfyUI builds it in pre_run); `open()` of the unbound net throws.
+   */
+  bind?(model: SdModel): ControlNetModel;
 }
 
 /**

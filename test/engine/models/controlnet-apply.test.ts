@@ -104,12 +104,12 @@ function writeKeys(name: string, keys: string[]): string {
   return p;
 }
 
-test('diffusers, T2I-Adapter and Control-LoRA files are named in a WeftError, not misread', () => {
+test('diffusers, T2I-Adapter and incomplete Control-LoRA files are named in a WeftError, not misread', () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['diffusers.safetensors', ['controlnet_cond_embedding.conv_in.weight', 'down_blocks.0.resnets.0.conv1.weight'], /diffusers-format ControlNet/],
     ['t2i.safetensors', ['body.0.block1.weight', 'conv_in.weight'], /T2I-Adapter/],
     ['t2i_wrapped.safetensors', ['adapter.body.0.resnets.0.block1.weight'], /T2I-Adapter/],
-    ['control_lora.safetensors', ['lora_controlnet', 'input_blocks.0.0.weight'], /Control-LoRA/],
+    ['control_lora.safetensors', ['lora_controlnet', 'input_blocks.0.0.weight'], /Control-LoRA \(lora_controlnet\) without input_hint_block/],
     ['other.safetensors', ['model.diffusion_model.out.2.weight'], /not a ControlNet/],
   ];
   for (const [name, keys, re] of cases) {
