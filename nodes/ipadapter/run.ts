@@ -30,8 +30,6 @@ export async function runIpAdapter(i: IpAdapterNodeInputs, ctx: NodeContext): Pr
   const ip = asIpAdapter(i.ipadapter);
   const cv = i.clip_vision ?? ip.clipVision;
   if (!cv) throw new WeftError('Missing CLIPVision model: connect a CLIP vision loader to clip_vision', { input: 'clip_vision' });
-  // The per-layer token masks need resizing per UNet level in the graph; refuse rather than ignore them.
-  if (i.attn_mask) throw new WeftError('attn_mask is not supported yet by Weft\'s IPAdapter; disconnect it', { input: 'attn_mask' });
   const tokens = await encodeImageTokens(ip.model, asClipVision(cv), i.image, { imageNegative: i.image_negative, combine: (i.combine_embeds ?? 'concat') as CombineEmbeds, models: ctx.services.models });
-  return applyIpAdapter(model, ip.model, tokens, { weight: i.weight, weightType: i.weight_type as WeightType, startAt: i.start_at, endAt: i.end_at, embedsScaling: i.embeds_scaling as EmbedsScaling | undefined });
+  return applyIpAdapter(model, ip.model, tokens, { weight: i.weight, weightType: i.weight_type as WeightType, startAt: i.start_at, endAt: i.end_at, embedsScaling: i.embeds_scaling as EmbedsScaling | undefined, attnMask: i.attn_mask });
 }

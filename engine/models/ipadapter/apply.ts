@@ -1,8 +1,9 @@
 /**
  * IPAdapterAdvanced as a MODEL patch (ComfyUI_IPAdapter_plus ipadapter_execute): encode the reference image
  * with CLIP vision, project cond and uncond image tokens, and patch every attn2 layer. The graph part is a
- * build patch (its key joins the session key); image tokens, weights and the start/end range reach the
- * session per call through a wrapper, so changing them never rebuilds the UNet.
+ * build patch (its key joins the session key); image tokens, weights, the start/end range and the attn_mask
+ * values reach the session per call through a wrapper, so changing them never rebuilds the UNet. Using a
+ * mask at all, or a precise weight type, adds graph inputs and so is part of the key.
  */
 import { WeftError } from '../../errors.ts';
 import type { ModelService } from '../../runtime/service.ts';
@@ -18,7 +19,9 @@ import { asBuilderFile } from '../lora/bridge.ts';
 import type { IpAdapterModel } from './file.ts';
 import { projectImage } from './projection.ts';
 import { feedNames, ipAdapterHook, kWidths, moduleNumbers } from './attention.ts';
-import { siteWeights, type EmbedsScaling, type WeightType } from './weights.ts';
+import { isPrecise, siteSwaps, siteWeights, type EmbedsScaling, type WeightType } from './weights.ts';
+import { batchPrompt, maskFeeds } from './mask.ts';
+import { asMask3 } from '../../tensor/mask.ts';
 import { combineEmbeds, repeatToBatch, joinTokens, type CombineEmbeds } from './embeds.ts';
 
 export interface ImageTokens {
@@ -62,6 +65,8 @@ export interface ApplyOptions {
   startAt?: number;
   endAt?: number;
   embedsScaling?: EmbedsScaling;
+  /** attn_mask: a MASK [B, H, W] limiting where the adapter acts (see mask.ts). */
+  attnMask?: Tensor;
 }
 
 /** ComfyUI's cond_or_uncond of a batch row: entries of the negative list carry `extra.cond_or_uncond = 1`. */
@@ -94,26 +99,45 @@ export function applyIpAdapter(model: SdModel, m: IpAdapterModel, tokens: ImageT
   const [C, T] = [tokens.cond.shape[2]!, tokens.cond.shape[1]!];
   if (C !== m.contextDim || tokens.uncond.shape[1] !== T) throw new WeftError(`${m.path}: image tokens [${tokens.cond.shape.join(', ')}] do not fit this adapter`, { input: 'ipadapter' });
 
+  const precise = isPrecise(type);
+  const mask = o.attnMask ? asMask3(o.attnMask, 'attn_mask') : undefined;
+  const swaps = precise ? siteSwaps(info.sites, type) : undefined;
+
   const c = model.clone();
   const id = `ipadapter${c.patches.filter((p) => p.kind === 'ipadapter').length}`;
   const names = feedNames(id);
+  // Precise types and masks add graph inputs; their values (like tokens and weights) are per-call feeds.
+  const hook = { precise, masked: !!mask };
   c.patches.push({
-    key: `${id}|${m.path}|${scaling}`, kind: 'ipadapter',
-    build: (b) => ({ ...b, crossAttention: [...(b.crossAttention ?? []), ipAdapterHook(m, id, scaling)] }),
+    key: [id, m.path, scaling, ...(precise ? ['precise'] : []), ...(mask ? ['mask'] : [])].join('|'), kind: 'ipadapter',
+    build: (b) => ({ ...b, crossAttention: [...(b.crossAttention ?? []), ipAdapterHook(m, id, scaling, hook)] }),
   });
   const off = new Float32Array(weights.length);
   c.wrappers.push((call, next) => {
     // The reference tests the first row's sigma against the range (Attn2Replace).
     const s = call.sigmas[0]!;
     const active = s <= sigmaStart && s >= sigmaEnd;
-    const N = call.conds.length;
-    const per = T * C;
-    const data = new Float32Array(N * per);
-    call.conds.forEach((e, r) => data.set((isUncondRow(e) ? tokens.uncond : tokens.cond).data, r * per));
-    return next(withFeeds(call, {
-      [names.tokens]: { shape: [N, T, C], data },
+    const feeds: Record<string, Tensor> = {
+      [names.tokens]: rowTokens(call.conds, (u) => (u ? tokens.uncond : tokens.cond)),
       [names.weight]: { shape: [weights.length], data: active ? weights : off },
-    }));
+    };
+    if (swaps) {
+      // Swapped sites: cond rows read cond · 0, uncond rows the cond tokens (the reference's uncond = cond).
+      const zero: Tensor = { shape: tokens.cond.shape, data: new Float32Array(T * C) };
+      feeds[names.alt] = rowTokens(call.conds, (u) => (u ? tokens.cond : zero));
+      feeds[names.swap] = { shape: [swaps.length], data: swaps };
+    }
+    if (mask) Object.assign(feeds, maskFeeds(mask, info.sites, call.x.shape, batchPrompt(call.conds), names.mask));
+    return next(withFeeds(call, feeds));
   });
   return c;
+}
+
+/** [rows, T, C]: each row's [1, T, C] tokens, by whether the row is an uncond one. */
+function rowTokens(conds: readonly CondEntry[], pick: (uncond: boolean) => Tensor): Tensor {
+  const first = pick(false);
+  const per = first.data.length;
+  const data = new Float32Array(conds.length * per);
+  conds.forEach((e, r) => data.set(pick(isUncondRow(e)).data, r * per));
+  return { shape: [conds.length, ...first.shape.slice(1)], data };
 }

@@ -6,7 +6,10 @@
  * weight_type or start/end range reuses the session; only the adapter file and embeds_scaling shape the graph.
  *
  * Inputs per adapter (name = `${id}_…`): `_tokens` [B, T, C] (each batch row's cond or uncond tokens) and
- * `_weight` [sites] (one weight per attn2 site in emission order; 0 = the site adds exactly nothing).
+ * `_weight` [sites] (one weight per attn2 site in emission order; 0 = the site adds exactly nothing). Only
+ * when asked for (they change the graph, so they join the patch key): `_tokens_alt` [B, T, C] and `_swap`
+ * [sites] for the precise weight types (a site whose swap is 1 reads the alternative tokens), and one mask
+ * `_mask_dN` [B, tokens, 1] per feature-map level (downsampling N) for attn_mask, multiplying the term.
  */
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { WeftError } from '../../errors.ts';
@@ -36,13 +39,28 @@ export function moduleNumbers(m: IpAdapterModel, sites: readonly CrossAttnSite[]
   return out;
 }
 
-/** Input names of adapter `id` in the UNet graph. */
-export const feedNames = (id: string): { tokens: string; weight: string } => ({ tokens: `${id}_tokens`, weight: `${id}_weight` });
+export interface FeedNames { tokens: string; weight: string; alt: string; swap: string; mask: (down: number) => string }
 
-export function ipAdapterHook(m: IpAdapterModel, id: string, scaling: EmbedsScaling): CrossAttentionHook {
+/** Input names of adapter `id` in the UNet graph. */
+export const feedNames = (id: string): FeedNames => ({
+  tokens: `${id}_tokens`, weight: `${id}_weight`, alt: `${id}_tokens_alt`, swap: `${id}_swap`, mask: (down) => `${id}_mask_d${down}`,
+});
+
+/** Graph options beyond the adapter file and embeds_scaling; both absent = the graph without them. */
+export interface HookOptions {
+  /** Per-site choice between `_tokens` and `_tokens_alt` (the precise weight types). */
+  precise?: boolean;
+  /** Per-token masks (attn_mask). */
+  masked?: boolean;
+}
+
+export function ipAdapterHook(m: IpAdapterModel, id: string, scaling: EmbedsScaling, opts: HookOptions = {}): CrossAttentionHook {
   let file: SafetensorsFile | undefined;
   let tokens = '';
   let weights = '';
+  let alt = '';
+  let swap = '';
+  const masks = new Map<number, string>();
   let modules: number[] = [];
   return {
     begin({ sites, declare }) {
@@ -53,12 +71,20 @@ export function ipAdapterHook(m: IpAdapterModel, id: string, scaling: EmbedsScal
       const names = feedNames(id);
       tokens = declare(names.tokens, ['batch', `${id}_tokens`, m.contextDim]);
       weights = declare(names.weight, [sites.length]);
+      if (opts.precise) {
+        alt = declare(names.alt, ['batch', `${id}_tokens`, m.contextDim]);
+        swap = declare(names.swap, [sites.length]);
+      }
+      if (opts.masked) for (const down of new Set(sites.map((s) => s.down))) masks.set(down, declare(names.mask(down), ['batch', `${id}_mask_d${down}_tokens`, 1]));
     },
     apply({ g, q, out, site, siteIndex }) {
       const n = modules[siteIndex]!;
-      let k = L.linear(g, file!, m.key(n, 'k').slice(0, -'.weight'.length), tokens);
-      let v = L.linear(g, file!, m.key(n, 'v').slice(0, -'.weight'.length), tokens);
-      const w = g.op('Gather', [weights, g.constant(BigInt64Array.of(BigInt(siteIndex)), [])], { axis: 0 });
+      const at = (vec: string): string => g.op('Gather', [vec, g.constant(BigInt64Array.of(BigInt(siteIndex)), [])], { axis: 0 });
+      // Where, not a blend: the swapped tokens must reach to_k_ip exactly (zeros for cond rows add exactly 0).
+      const tok = opts.precise ? g.op('Where', [g.op('Greater', [at(swap), g.scalar(0.5)]), alt, tokens]) : tokens;
+      let k = L.linear(g, file!, m.key(n, 'k').slice(0, -'.weight'.length), tok);
+      let v = L.linear(g, file!, m.key(n, 'v').slice(0, -'.weight'.length), tok);
+      const w = at(weights);
       let o: string;
       if (scaling === 'V only') {
         o = g.op('Mul', [L.attention(g, q, k, v, site.heads), w]);
@@ -72,6 +98,8 @@ export function ipAdapterHook(m: IpAdapterModel, id: string, scaling: EmbedsScal
         // K+V (the C penalty is already in w): attention(q, 0, 0) is exactly 0 at weight 0.
         o = L.attention(g, q, g.op('Mul', [k, w]), g.op('Mul', [v, w]), site.heads);
       }
+      const mask = masks.get(site.down);
+      if (mask) o = g.op('Mul', [o, mask]);
       return g.op('Add', [out, o]);
     },
   };

@@ -9,8 +9,8 @@ import { headsFromMetadata, type UNetConfig } from '../unet/config.ts';
 import { buildUNet, crossAttnSites } from '../unet/graph.ts';
 import type { CrossAttnSite } from '../unet/blocks.ts';
 import type { IpAdapterModel } from './file.ts';
-import { feedNames, ipAdapterHook, kWidths, moduleNumbers } from './attention.ts';
-import { siteWeights, type EmbedsScaling, type WeightType } from './weights.ts';
+import { feedNames, ipAdapterHook, kWidths, moduleNumbers, type FeedNames, type HookOptions } from './attention.ts';
+import { siteSwaps, siteWeights, type EmbedsScaling, type WeightType } from './weights.ts';
 
 export interface IpUNetRun {
   x: Tensor;
@@ -20,6 +20,8 @@ export interface IpUNetRun {
   tokens: Tensor;
   /** One weight per attn2 site (see weightsFor). */
   weights: Float32Array;
+  /** The optional inputs the session was opened with (`_tokens_alt`, `_swap`, `_mask_dN`), by name. */
+  extra?: Record<string, Tensor>;
 }
 
 export interface IpUNetSession {
@@ -27,15 +29,18 @@ export interface IpUNetSession {
   sites: CrossAttnSite[];
   /** Per-site weights for a weight_type and base weight, as the MODEL patch computes them. */
   weightsFor(weight: number, type?: WeightType): Float32Array;
+  /** The `_swap` feed of a precise type. */
+  swapsFor(type: WeightType): Float32Array;
+  names: FeedNames;
   run(r: IpUNetRun): Promise<Tensor>;
   release(): Promise<void>;
 }
 
-export async function openIpUNet(checkpoint: string, m: IpAdapterModel, scaling: EmbedsScaling = 'V only', threads?: number): Promise<IpUNetSession> {
+export async function openIpUNet(checkpoint: string, m: IpAdapterModel, scaling: EmbedsScaling = 'V only', threads?: number, hook: HookOptions = {}): Promise<IpUNetSession> {
   const file = SafetensorsFile.open(checkpoint);
   let built;
   try {
-    built = buildUNet(file, { ...headsFromMetadata(file.metadata), crossAttention: [ipAdapterHook(m, 'ipadapter0', scaling)] });
+    built = buildUNet(file, { ...headsFromMetadata(file.metadata), crossAttention: [ipAdapterHook(m, 'ipadapter0', scaling, hook)] });
   } finally {
     file.close();
   }
@@ -47,6 +52,8 @@ export async function openIpUNet(checkpoint: string, m: IpAdapterModel, scaling:
     config: built.config,
     sites,
     weightsFor: (w, type = 'linear') => siteWeights(sites, widths, w, type, scaling),
+    swapsFor: (type) => siteSwaps(sites, type),
+    names,
     async run(r) {
       const out = (await runFloat(session, {
         x: { data: r.x.data, dims: r.x.shape },
@@ -54,6 +61,7 @@ export async function openIpUNet(checkpoint: string, m: IpAdapterModel, scaling:
         context: { data: r.context.data, dims: r.context.shape },
         [names.tokens]: { data: r.tokens.data, dims: r.tokens.shape },
         [names.weight]: { data: r.weights, dims: [r.weights.length] },
+        ...Object.fromEntries(Object.entries(r.extra ?? {}).map(([k, t]) => [k, { data: t.data, dims: t.shape }])),
       })).out!;
       return { shape: out.dims, data: out.data };
     },

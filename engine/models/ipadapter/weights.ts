@@ -22,7 +22,7 @@ const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1
 /**
  * The transformer_index → weight tables of the reference's layer-selective types. IPAdapterAdvanced has no
  * weight_composition input, so the composition layers of 'style and composition' get the reference's
- * default of 1.0.
+ * default of 1.0; nor style_boost / composition_boost, so the precise types use the weight everywhere.
  */
 function table(type: WeightType, w: number, sdxl: boolean): Map<number, number> | null {
   const all = (idx: number[], v = w): [number, number][] => idx.map((i) => [i, v]);
@@ -33,8 +33,30 @@ function table(type: WeightType, w: number, sdxl: boolean): Map<number, number> 
     case 'strong style transfer': return new Map(sdxl ? all([0, 1, 2, ...range(4, 10)]) : all([...range(0, 3), ...range(6, 15)]));
     case 'style and composition':
       return new Map(sdxl ? [[3, wc], [6, w]] : [...all(range(0, 3)), [4, wc * 0.25], [5, wc], ...all(range(9, 15))]);
+    case 'style transfer precise':
+      return new Map(sdxl ? all([3, 6]) : [...all(range(0, 3)), [4, w * 0.25], [5, w], ...all(range(9, 15))]);
+    case 'composition precise':
+      return new Map(sdxl
+        ? [...all([0, 1, 2], w * 0.1), [3, w], ...all([4, 5], w * 0.1), [6, w], ...all(range(7, 10), w * 0.1)]
+        : [...all(range(0, 3)), [4, w * 0.25], [5, w], ...all(range(6, 8), w * 0.1), ...all(range(9, 15))]);
     default: return null;
   }
+}
+
+export const isPrecise = (type: WeightType): boolean => type === 'style transfer precise' || type === 'composition precise';
+
+/**
+ * Whether a site of a precise type swaps its tokens (the reference's ipadapter_attention sets uncond = cond
+ * and cond = cond · 0 there): cond rows then see all-zero image tokens, which add exactly nothing, and uncond
+ * rows see the cond image. 'style transfer precise' swaps the composition layers (SDXL 3, SD1.x 4 and 5),
+ * 'composition precise' every other layer. Sites without a weight in the table add nothing either way.
+ */
+export function siteSwapped(type: WeightType, site: CrossAttnSite, layers: number): boolean {
+  const t = site.transformerIndex;
+  const composition = layers === 11 ? t === 3 : t === 4 || t === 5;
+  if (type === 'style transfer precise') return composition;
+  if (type === 'composition precise') return !composition;
+  return false;
 }
 
 /** The weight of one attn2 site for base weight `w`; 0 means the site adds nothing. */
@@ -51,10 +73,6 @@ export function siteWeight(type: WeightType, w: number, site: CrossAttnSite, lay
     case 'weak middle': return b === 'middle' ? w * 0.2 : w;
     case 'weak output': return b === 'output' ? w * 0.2 : w;
     case 'strong middle': return b === 'input' || b === 'output' ? w * 0.2 : w;
-    case 'style transfer precise':
-    case 'composition precise':
-      // These swap cond and uncond image tokens per layer; the per-row token feed has no room for that.
-      throw new WeftError(`weight_type '${type}' is not supported yet; use 'style transfer' or 'composition'`, { input: 'weight_type', type: 'value_not_in_list' });
     default: {
       const m = table(type, w, layers === 11);
       if (!m) throw new WeftError(`unknown weight_type '${type as string}'`, { input: 'weight_type', type: 'value_not_in_list' });
@@ -71,8 +89,17 @@ export function scaledWeight(scaling: EmbedsScaling, w: number, kWidth: number):
   return scaling === 'K+V w/ C penalty' || scaling === 'K+mean(V) w/ C penalty' ? w * (kWidth / 1280.0) : w;
 }
 
-/** The `_weight` feed: one weight per attn2 site (layers = SpatialTransformer count, as transformer_index runs). */
+/** SpatialTransformer count, as transformer_index runs: 16 for SD1.x, 11 for SDXL. */
+const layerCount = (sites: readonly CrossAttnSite[]): number => new Set(sites.map((s) => s.transformerIndex)).size;
+
+/** The `_weight` feed: one weight per attn2 site. */
 export function siteWeights(sites: readonly CrossAttnSite[], kWidths: readonly number[], w: number, type: WeightType, scaling: EmbedsScaling): Float32Array {
-  const layers = new Set(sites.map((s) => s.transformerIndex)).size;
+  const layers = layerCount(sites);
   return Float32Array.from(sites, (s, i) => scaledWeight(scaling, siteWeight(type, w, s, layers), kWidths[i]!));
+}
+
+/** The `_swap` feed of a precise type: 1 where the site takes the swapped tokens, else 0. */
+export function siteSwaps(sites: readonly CrossAttnSite[], type: WeightType): Float32Array {
+  const layers = layerCount(sites);
+  return Float32Array.from(sites, (s) => (siteSwapped(type, s, layers) ? 1 : 0));
 }

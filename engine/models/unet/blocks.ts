@@ -49,6 +49,11 @@ export interface CrossAttnSite {
   heads: number;
   /** Width of q (and of the attention output). */
   inner: number;
+  /**
+   * Downsampling factor of the layer's feature map relative to the latent (1, 2, 4, …): its token grid is
+   * downsampledSize(H, down) × downsampledSize(W, down), which per-token terms (IP-Adapter masks) need.
+   */
+  down: number;
 }
 
 /**

@@ -126,16 +126,20 @@ export function embedInputs(e: Emit, cfg: UNetConfig, io: GraphIO[], shape?: Sta
 export function crossAttnSites(cfg: UNetConfig): CrossAttnSite[] {
   const sites: CrossAttnSite[] = [];
   let t = 0;
-  const visit = (layers: Layer[], block: CrossAttnSite['block'], id: number): void => {
+  const visit = (layers: Layer[], block: CrossAttnSite['block'], id: number, down0: number): void => {
+    let down = down0;
     for (const l of layers) {
+      if (l.kind === 'down') down *= 2;
+      if (l.kind === 'up') down /= 2;
       if (l.kind !== 'transformer') continue;
-      for (let d = 0; d < l.depth; d++) sites.push({ block, id, transformerIndex: t, depthIndex: d, heads: l.heads, inner: l.inner });
+      for (let d = 0; d < l.depth; d++) sites.push({ block, id, transformerIndex: t, depthIndex: d, heads: l.heads, inner: l.inner, down });
       t++;
     }
   };
-  cfg.inputBlocks.forEach((b, i) => visit(b, 'input', i));
-  visit(cfg.middleBlock, 'middle', 0);
-  cfg.outputBlocks.forEach((b, i) => visit(b, 'output', i));
+  cfg.inputBlocks.forEach((b, i) => visit(b, 'input', i, i === 0 ? 1 : cfg.skips[i - 1]!.down));
+  visit(cfg.middleBlock, 'middle', 0, cfg.middleDown);
+  // Output block i works at the size of the skip it pops (input block N−1−i) until its Upsample.
+  cfg.outputBlocks.forEach((b, i) => visit(b, 'output', i, cfg.skips[cfg.skips.length - 1 - i]!.down));
   return sites;
 }
 

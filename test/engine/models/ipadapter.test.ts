@@ -87,7 +87,8 @@ test('weight types: per-layer weights follow the reference tables', async () => 
   assert.ok(easeIn[0] === 1 && easeIn[15]! < easeIn[1]!);
   const weakMid = sites.map((s) => siteWeight('weak middle', 1, s, 16));
   assert.equal(weakMid[6], 0.2); assert.equal(weakMid[5], 1);
-  assert.throws(() => siteWeight('style transfer precise', 1, sites[0]!, 16), /not supported/);
+  // The precise types' tables (their token swaps: ipadapter-precise.test.ts).
+  assert.deepEqual(sites.map((s) => siteWeight('composition precise', 1, s, 16)).map((w) => Math.round(w * 100) / 100), [1, 1, 1, 1, 0.25, 1, 0.1, 0.1, 0.1, 1, 1, 1, 1, 1, 1, 1]);
   // 'style transfer' leaves layers 4..8 exactly as without the adapter: a weighted run differs from linear.
   const v = vectors('ipadapter_unet_eps_w0.8');
   const x = t(v, 'input.x');
