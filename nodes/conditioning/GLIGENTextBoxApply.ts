@@ -1,4 +1,8 @@
 import { defineNode } from '../../engine/graph/node.ts';
+import { asClipModel } from '../../engine/models/clip/model.ts';
+import { appendTextBox, asGligen } from '../../engine/models/gligen/index.ts';
+import { checkConditioning } from '../../engine/tensor/conditioning.ts';
+import type { Tensor } from '../../engine/tensor/tensor.ts';
 
 export default defineNode({
   name: 'GLIGENTextBoxApply',
@@ -16,4 +20,11 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'CONDITIONING' }],
+  run: async ({ conditioning_to, clip, gligen_textbox_model, text, width, height, x, y }, ctx) => {
+    const cond = checkConditioning(conditioning_to, 'conditioning_to');
+    const m = asGligen(gligen_textbox_model);
+    // ComfyUI encodes the box text with return_pooled="unprojected" and keeps only the pooled output.
+    const [[, opts]] = await asClipModel(clip).encode(text, { warn: (w) => ctx.warn(w), unprojectedPooled: true });
+    return [appendTextBox(cond, m, opts!.pooled_output as Tensor, { width, height, x, y })];
+  },
 });

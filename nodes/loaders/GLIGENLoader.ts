@@ -1,4 +1,8 @@
+import path from 'node:path';
 import { defineNode } from '../../engine/graph/node.ts';
+import { safetensorsPathFor } from '../../engine/io/model-file.ts';
+import { GligenModel } from '../../engine/models/gligen/index.ts';
+import { cacheDirOf } from '../../engine/models/sd/services.ts';
 
 export default defineNode({
   name: 'GLIGENLoader',
@@ -9,4 +13,6 @@ export default defineNode({
     },
   },
   outputs: [{ type: 'GLIGEN' }],
+  // Header only: the fuser and PositionNet weights are mapped by ORT when a sampler first needs them.
+  run: ({ gligen_name }, ctx) => [GligenModel.open(safetensorsPathFor(ctx.services.folders.resolveModel('gligen', gligen_name), path.join(cacheDirOf(ctx.services), 'gligen')))],
 });

@@ -54,6 +54,8 @@ export interface EncodeOptions {
   mode?: WeightingMode;
   /** Non-fatal problems (missing embedding…); a node passes ctx.warn. */
   warn?: (message: string) => void;
+  /** ComfyUI's return_pooled="unprojected": the pooled output without text_projection (GLIGEN's box texts). */
+  unprojectedPooled?: boolean;
 }
 
 export interface SdxlSize { width: number; height: number; cropW: number; cropH: number; targetWidth: number; targetHeight: number }
@@ -205,7 +207,7 @@ export class ClipModel {
       const enc = this.patches.length > 0
         ? loraClipEncoder({ ...this.encoders[role]!, role }, this.roles(), this.patches)
         : this.encoders[role]!.encoder;
-      const opts = this.outputOptions(role);
+      const opts = o.unprojectedPooled ? { ...this.outputOptions(role), project: false } : this.outputOptions(role);
       const chunks = [...t.chunks];
       while (chunks.length < n) chunks.push({ ids: emptyChunk(enc.spec, 77, opts.padId), weights: new Array<number>(77).fill(1) });
       if (mode === 'a1111') {

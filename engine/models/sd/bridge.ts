@@ -12,6 +12,7 @@ import { controlStage } from '../controlnet/apply.ts';
 import type { SdModel, UNetCall, UNetRunner } from './model.ts';
 import { runUNet } from './unet-runner.ts';
 import { fluxModelFnFor } from '../flux-sd/runner.ts';
+import { gligenStage } from '../gligen/apply.ts';
 
 /** Stacks row b of each tensor (leading dim repeats when shorter than the latent batch) into one batch. */
 function gather(rows: readonly CondEntry[], pick: (e: CondEntry) => Tensor, B: number): Tensor {
@@ -52,7 +53,9 @@ export function modelFnFor(model: SdModel, service: ModelService, latentShape: r
   if (model.family === 'flux') return fluxModelFnFor(model, service, latentShape);
   const B = latentShape[0]!;
   const ms = model.modelSampling;
-  const base: UNetRunner = (call) => runUNet(service, call);
+  // GLIGEN rides on the conditioning too; innermost, so the model's wrappers see the MODEL they were made for.
+  const gligen = gligenStage(service);
+  const base: UNetRunner = (call) => gligen(call, (c) => runUNet(service, c));
   // ControlNet rides on the conditioning (ComfyUI's `control` option), not on the MODEL, so its stage is
   // added here for every model, outermost: the model's own wrappers already see `call.control`.
   const run = [controlStage(service), ...model.wrappers].reduceRight<UNetRunner>((next, wrap) => (call) => wrap(call, next), base);

@@ -35,6 +35,8 @@ export interface Emit {
    * previous one's result. Absent: the graph is exactly what it was without hooks.
    */
   attentionInputs?: AttentionInputHook[];
+  /** ComfyUI's middle_patch list (GLIGEN), applied in order in every transformer block; see MiddlePatchHook. */
+  middlePatches?: MiddlePatchHook[];
 }
 
 /** One cross-attention (attn2) layer of the UNet as a hook sees it. */
@@ -83,6 +85,15 @@ export interface AttentionInputs { q: string; k: string; v: string }
  * states three times; attn2: them, then the context twice) and returns the values to project instead.
  */
 export type AttentionInputHook = (p: AttentionInputs & { g: GraphBuilder; site: AttentionInputSite }) => AttentionInputs;
+
+/**
+ * ComfyUI's middle_patch: rewrites a BasicTransformerBlock's hidden states after attn1 and its residual, before
+ * norm2 / attn2. `begin` works as CrossAttentionHook's does (sites are the blocks, one per attn2 layer).
+ */
+export interface MiddlePatchHook {
+  begin: CrossAttentionHook['begin'];
+  apply(p: { g: GraphBuilder; x: string; site: CrossAttnSite; siteIndex: number }): string;
+}
 
 /**
  * Called after every Linear and Conv with its full weight key (without `.weight`), its input and its output
@@ -185,6 +196,7 @@ function basicBlock(e: Emit, x: string, context: string, key: string, l: Transfo
   let h = x;
   let n = layerNorm(e, h, `${key}.norm1`);
   h = e.g.op('Add', [h, attention(e, n, n, { attn: 'attn1', key: `${key}.attn1`, width: l.inner }, l.heads)]);
+  if (site && e.middlePatches) for (const p of e.middlePatches) h = p.apply({ g: e.g, x: h, site, siteIndex: e.sites!.indexOf(site) });
   n = layerNorm(e, h, `${key}.norm2`);
   h = e.g.op('Add', [h, attention(e, n, context, { attn: 'attn2', key: `${key}.attn2`, width: l.contextDim }, l.heads, site)]);
   n = layerNorm(e, h, `${key}.norm3`);
@@ -204,7 +216,7 @@ export function spatialTransformer(e: Emit, x: string, context: string, l: Trans
   const t = e.transformerIndex ?? 0;
   e.transformerIndex = t + 1;
   const siteOf = (i: number): CrossAttnSite | undefined =>
-    e.crossAttention ? e.sites!.find((s) => s.transformerIndex === t && s.depthIndex === i) : undefined;
+    e.sites ? e.sites.find((s) => s.transformerIndex === t && s.depthIndex === i) : undefined;
   for (let i = 0; i < l.depth; i++) h = basicBlock(e, h, context, `${k}.transformer_blocks.${i}`, l, siteOf(i));
   h = l.linear ? fromTokens(linear(e, h, `${k}.proj_out`)) : conv(e, fromTokens(h), `${k}.proj_out`);
   return g.op('Add', [h, x]);

@@ -15,7 +15,7 @@ import type { WeightSource } from '../../onnx/weights.ts';
 import { WeftError } from '../../errors.ts';
 import { keepFloat32 } from '../../onnx/precision.ts';
 import { downsampledSize, parseUNetConfig, type HeadOptions, type Layer, type UNetConfig } from './config.ts';
-import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type AttentionInputHook, type CrossAttentionHook, type CrossAttnSite, type Emit, type LayerPatch } from './blocks.ts';
+import { conv, downsample, groupNorm, mlp, resBlock, silu, spatialTransformer, timestepEmbedding, upsample, type AttentionInputHook, type CrossAttentionHook, type CrossAttnSite, type Emit, type LayerPatch, type MiddlePatchHook } from './blocks.ts';
 
 export interface BuildUNetOptions extends HeadOptions {
   /** Key prefix of the UNet tensors; default `model.diffusion_model.`. */
@@ -44,6 +44,8 @@ export interface BuildUNetOptions extends HeadOptions {
   crossAttention?: CrossAttentionHook[];
   /** Hooks on the inputs of every attn1/attn2 projection (hypernetworks), in order; see AttentionInputHook. */
   attentionInputs?: AttentionInputHook[];
+  /** ComfyUI's middle_patch (GLIGEN): declared like crossAttention hooks; none = the graph is unchanged. */
+  middlePatches?: MiddlePatchHook[];
   /**
    * ComfyUI's output_block_patch list (FreeU): each sees the backbone `h` and the skip (ControlNet residual
    * already added) just before they are concatenated, and returns both, possibly changed. Applied in order.
@@ -152,14 +154,16 @@ export function buildUNet(base: SafetensorsFile, opts: BuildUNetOptions = {}): B
   if (opts.attentionInputs?.length) e.attentionInputs = opts.attentionInputs;
   const inputs: GraphIO[] = [];
   const { x, emb, context } = embedInputs(e, cfg, inputs, opts.shape);
-  if (opts.crossAttention?.length) {
-    e.crossAttention = opts.crossAttention;
+  const hooks = [...(opts.crossAttention ?? []), ...(opts.middlePatches ?? [])];
+  if (hooks.length) {
+    if (opts.crossAttention?.length) e.crossAttention = opts.crossAttention;
+    if (opts.middlePatches?.length) e.middlePatches = opts.middlePatches;
     e.sites = crossAttnSites(cfg);
     const declare = (name: string, dims: Dim[]): string => {
       inputs.push({ name, dims });
       return g.input(name, 'float32', dims);
     };
-    for (const h of opts.crossAttention) h.begin({ g, sites: e.sites, declare });
+    for (const h of hooks) h.begin({ g, sites: e.sites, declare });
   }
   const sp = (c: number, down: number): Dim[] => [dim(opts.shape, 'batch'), c, dim(opts.shape, 'height', down), dim(opts.shape, 'width', down)];
 
