@@ -94,6 +94,48 @@ export function f8e5m2ToF32(b: number): number {
   return f16ToF32((b & 0xff) << 8);
 }
 
+/** Rounds half to even (x ≥ 0); exact for doubles scaled by powers of two. */
+function roundEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  return d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
+}
+
+/**
+ * float32 → a float8 byte, round-to-nearest-even. Out-of-range values saturate to the largest finite value
+ * (as ComfyUI clamps before it casts a patched weight back to fp8), so no finite weight becomes NaN or ∞.
+ */
+function f32ToF8(v: number, expBits: number, manBits: number, maxCode: number, nanCode: number): number {
+  if (Number.isNaN(v)) return nanCode;
+  const sign = v < 0 || Object.is(v, -0) ? 0x80 : 0;
+  const a = Math.abs(v);
+  const bias = (1 << (expBits - 1)) - 1;
+  const one = 1 << manBits;
+  let code: number;
+  if (a < 2 ** (1 - bias)) {
+    // Subnormal: rounding up to `one` lands exactly on the smallest normal's code.
+    code = roundEven(a / 2 ** (1 - bias - manBits));
+  } else {
+    let e = Math.floor(Math.log2(a));
+    if (2 ** e > a) e--;
+    else if (2 ** (e + 1) <= a) e++;
+    let m = roundEven(a / 2 ** (e - manBits));
+    if (m === 2 * one) { e++; m = one; }
+    code = e + bias > 2 ** expBits - 1 ? maxCode : ((e + bias) << manBits) | (m - one);
+  }
+  return sign | Math.min(code, maxCode);
+}
+
+/** float8 e4m3fn bits (largest finite 448 = 0x7e). */
+export function f32ToF8E4M3(v: number): number {
+  return f32ToF8(v, 4, 3, 0x7e, 0x7f);
+}
+
+/** float8 e5m2 bits (largest finite 57344 = 0x7b). */
+export function f32ToF8E5M2(v: number): number {
+  return f32ToF8(v, 5, 2, 0x7b, 0x7f);
+}
+
 /** Converts a Float32Array to IEEE half bits. */
 export function float32ToFloat16Array(src: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(src.length);

@@ -11,7 +11,7 @@ import { invalidFile as fail, readExactly } from './read.ts';
 
 // Dtypes and their conversions live in dtypes.ts; re-exported here, where callers have always found them.
 export {
-  DTYPES, bf16ToF32, dtypeSize, f16ToF32, f32ToBf16, f32ToF16, f8e4m3ToF32, f8e5m2ToF32, float32ToFloat16Array, isDtype, toBigInt64, toFloat32,
+  DTYPES, bf16ToF32, dtypeSize, f16ToF32, f32ToBf16, f32ToF16, f32ToF8E4M3, f32ToF8E5M2, f8e4m3ToF32, f8e5m2ToF32, float32ToFloat16Array, isDtype, toBigInt64, toFloat32,
   type Dtype,
 } from './dtypes.ts';
 

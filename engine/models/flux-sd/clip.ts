@@ -21,6 +21,8 @@ import type { EmbeddingLibrary } from '../clip/embeddings.ts';
 import { ClipModel, releaseClipEncoders, type ClipEncoderRef, type EncodeOptions } from '../clip/model.ts';
 import type { EpSetting } from '../../runtime/providers.ts';
 import type { FluxQuant } from '../flux/model.ts';
+import { loraClipEncoder, releaseLoraClipEncoders } from '../lora/patches.ts';
+import { loraT5Encoder, releaseLoraT5Encoders } from '../lora/t5.ts';
 import { T5Encoder } from '../t5/encoder.ts';
 import { t5QuantKeys } from '../t5/graph.ts';
 import { t5Spec } from '../t5/spec.ts';
@@ -139,15 +141,18 @@ export class FluxClip extends ClipModel {
 
   /** CLIPTextEncodeFlux: clip_l text → pooled_output, t5xxl text → conditioning, `guidance` when given. */
   async encodeFlux(textL: string, textT5: string, guidance: number | undefined, o: EncodeOptions = {}): Promise<Conditioning> {
-    if (this.patches.length > 0) throw new WeftError('clip: LoRA on FLUX text encoders is not supported yet', { input: 'clip', type: 'not_implemented' });
     // ComfyUI sets the clip layer on T5 too; Weft's T5 graph only returns the last layer.
     if (this.layerIdx !== null && this.layerIdx !== -1) {
       throw new WeftError(`clip: CLIPSetLastLayer ${this.layerIdx} on a FLUX CLIP would take an intermediate T5 layer, which is not supported yet (use -1)`, { input: 'clip', type: 'not_implemented' });
     }
     const tok = t5TokenizerFrom(this.t5.tokenizerDirs);
     const l = this.tokenize(textL, 'l', o.warn);
-    const pooled = (await encodeTokenWeights(this.encoders.l!.encoder, l.chunks, this.outputOptions('l'), l.extra)).pooled;
-    const cond = await encodeT5Prompt(this.t5.encoder, tok, tokenizeT5Prompt(textT5, tok));
+    // LoRA patches (LoraLoader's clip side) swap in encoders over merged side files, CLIP-L and T5 alike.
+    const lora = this.patches.length > 0;
+    const clipL = lora ? loraClipEncoder({ ...this.encoders.l!, role: 'l' }, this.roles(), this.patches) : this.encoders.l!.encoder;
+    const t5 = lora ? loraT5Encoder(this.t5, this.patches) : this.t5.encoder;
+    const pooled = (await encodeTokenWeights(clipL, l.chunks, this.outputOptions('l'), l.extra)).pooled;
+    const cond = await encodeT5Prompt(t5, tok, tokenizeT5Prompt(textT5, tok));
     const opts: Record<string, unknown> = { pooled_output: tensor([1, pooled.length], pooled) };
     if (guidance !== undefined) opts.guidance = guidance;
     return [[cond, opts]];
@@ -155,6 +160,7 @@ export class FluxClip extends ClipModel {
 
   override async release(): Promise<void> {
     await super.release();
+    if (this.patches.length > 0) await releaseLoraT5Encoders();
     const key = this.t5.key;
     const e = t5Encoders.get(key);
     if (e) { t5Encoders.delete(key); await e.release(); }
@@ -182,8 +188,10 @@ export function t5TokenizerDirs(folders: object | undefined, t5Path: string): st
   return [...new Set([...roots('text_encoders').map((r) => path.join(r, 't5')), path.dirname(t5Path), ...roots('tokenizers').map((r) => path.join(r, 't5'))])];
 }
 
-/** Closes every shared T5 session and file (tests, app shutdown). */
+/** Closes every shared T5 session and file, and the LoRA-patched text encoders (tests, app shutdown). */
 export async function releaseFluxEncoders(): Promise<void> {
+  await releaseLoraT5Encoders();
+  await releaseLoraClipEncoders();
   for (const [k, e] of [...t5Encoders]) { t5Encoders.delete(k); await e.release(); }
   for (const [k, f] of [...t5Files]) { t5Files.delete(k); f.close(); }
   await releaseClipEncoders();

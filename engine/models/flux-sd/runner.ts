@@ -17,7 +17,11 @@ import { buildFluxGraph } from '../flux/graph.ts';
 import { patchify, QUANT_PRESETS, quantizableKeys, unpatchify, type FluxQuant } from '../flux/model.ts';
 import { patchGrid, positionIds, ropeTables } from '../flux/rope.ts';
 import { sinusoidalEmbedding } from '../layers/sinusoidal.ts';
-import { ensureQuantized } from '../quant/cache.ts';
+import type { QuantizedWeights } from '../quant/linear.ts';
+import { asBuilderFile } from '../lora/bridge.ts';
+import type { UNetOptionsWithWeights, WeightsHook } from '../lora/patches.ts';
+import { quantizeSource } from '../lora/quant.ts';
+import { loraOnGgufError } from '../lora/loader.ts';
 import type { SdModel } from '../sd/model.ts';
 import { fluxQuantOf, fluxCacheDirOf } from './model.ts';
 import { isGgufFile } from '../../io/gguf.ts';
@@ -28,10 +32,22 @@ interface Loaded { handle: ModelHandle; dims: FluxDims }
 const loaded = new WeakMap<ModelService, Map<string, Promise<Loaded>>>();
 
 function checkRunnable(model: SdModel): void {
-  if (model.patches.length > 0) {
-    throw new WeftError(`model: weight patches (${model.patches.map((p) => p.kind).join(', ')}) on a FLUX model are not supported yet; remove the LoRA from the FLUX branch`, { input: 'model', type: 'not_implemented' });
+  const other = model.patches.filter((p) => p.kind !== 'lora');
+  if (other.length > 0) {
+    throw new WeftError(`model: weight patches (${other.map((p) => p.kind).join(', ')}) on a FLUX model are not supported yet; remove them from the FLUX branch`, { input: 'model', type: 'not_implemented' });
   }
   if (model.wrappers.length > 0) throw new WeftError('model: model wrappers (ControlNet, …) are not supported on FLUX yet', { input: 'model', type: 'not_implemented' });
+}
+
+/**
+ * The weight source hook of the model's LoRA patches (LoraLoader): the same patches the UNet takes, whose
+ * build step stacks every LoRA into one hook over the DiT's prefix; undefined without LoRA.
+ */
+function loraWeights(model: SdModel): WeightsHook | undefined {
+  checkRunnable(model);
+  let o: UNetOptionsWithWeights = { prefix: model.source.prefix };
+  for (const p of model.patches) if (p.build) o = p.build(o);
+  return o.weights;
 }
 
 /**
@@ -58,31 +74,36 @@ export function fluxSession(service: ModelService, model: SdModel, guidance: boo
   let byKey = loaded.get(service);
   if (!byKey) loaded.set(service, (byKey = new Map()));
   const quant: FluxQuant | undefined = fluxQuantOf(model) ?? autoFluxQuant(model.source.path, model.source.prefix);
-  const key = ['flux', model.source.path, model.source.prefix, quant ?? 'float', guidance ? 'g' : 'no-g'].join('|');
+  // LoRA patches change the weights: their keys (file identity @ strength) are part of the session's.
+  const key = ['flux', model.source.path, model.source.prefix, quant ?? 'float', guidance ? 'g' : 'no-g', ...model.patches.map((x) => `${x.kind}:${x.key}`)].join('|');
   let p = byKey.get(key);
   if (!p) {
     p = (async () => {
+      const lora = loraWeights(model);
+      if (lora && isGgufFile(model.source.path)) throw loraOnGgufError(model.source.path);
       // A GGUF (ComfyUI-GGUF's files) keeps its Q8_0/Q4_0 blocks as MatMulNBits weights; the file decides the bits.
       const gg = isGgufFile(model.source.path) ? openGgufModel(model.source.path, { cacheDir: fluxCacheDirOf(model) }) : null;
       const file = gg ? (gg.source as unknown as SafetensorsFile) : SafetensorsFile.open(model.source.path);
       let built, dims: FluxDims, size = 0;
-      let qfile: SafetensorsFile | undefined = gg?.quant?.file;
+      let closeQuant: (() => void) | undefined = gg?.quant ? () => (gg.quant!.file as SafetensorsFile).close() : undefined;
       try {
         dims = fluxDims(file);
-        let q: { file: SafetensorsFile; bits: 4 | 8; blockSize: number } | undefined = gg?.quant;
+        // LoRA-merged tensors come from a side file; every other key from the user's file.
+        const src = lora ? lora(file) : file;
+        let q: QuantizedWeights | undefined = gg?.quant;
         if (quant && !gg) {
           const s = QUANT_PRESETS[quant];
-          const r = ensureQuantized(file, quantizableKeys(file, dims), s, fluxCacheDirOf(model));
-          qfile = r.file;
+          const r = quantizeSource(src, quantizableKeys(file, dims), s, fluxCacheDirOf(model));
+          closeQuant = r.close;
           q = { file: r.file, bits: s.bits, blockSize: s.blockSize };
         }
         // A guidance-distilled model run without guidance simply skips guidance_in (ComfyUI's guidance=None).
         const graphDims = guidance ? dims : { ...dims, guidanceEmbed: false };
-        built = buildFluxGraph(file, graphDims, { quant: q }).build();
+        built = buildFluxGraph(asBuilderFile(src), graphDims, { quant: q }).build();
         for (const [name, t] of file.tensors) if (name.startsWith(dims.prefix)) size += t.shape.reduce((a, b) => a * b, 1) * (quant || gg ? 1 : 4);
       } finally {
         file.close();
-        qfile?.close();
+        closeQuant?.();
       }
       const handle = await service.load(key, { graph: built.bytes, weightsDir: built.weightsDir, sizeBytes: Math.max(size, 1 << 20) });
       return { handle, dims };

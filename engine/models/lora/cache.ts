@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { WeftError } from '../../errors.ts';
 import { dtypeSize, SafetensorsFile, type Dtype, type SafetensorsTensor } from '../../io/safetensors.ts';
 import { locateWeight, sourceFiles, type TensorLocation, type WeightSource } from '../../onnx/weights.ts';
-import { encodeAs, mergeFloat32, type Weighted } from './merge.ts';
+import { encodeAs, mergeFloat32, storedDtype, type Weighted } from './merge.ts';
 
 const FORMAT = 'weft-lora-merge/1';
 /** Side files kept per cache folder; older ones (by last use) are removed after a write. */
@@ -95,7 +95,7 @@ export function materialise(base: WeightSource, parts: ReadonlyMap<string, Weigh
   let offset = 0;
   for (const k of keys) {
     const t = base.get(k);
-    const dtype: Dtype = t.dtype === 'F16' || t.dtype === 'BF16' ? t.dtype : 'F32';
+    const dtype: Dtype = storedDtype(t.dtype);
     const bytes = t.shape.reduce((a, b) => a * b, 1) * dtypeSize(dtype);
     header[k] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -130,9 +130,9 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
 }
 
-/** Removes the least recently used side files beyond KEEP_SIDE_FILES (never `keep`). */
-function prune(dir: string, keep: string): void {
-  const files = readdirSync(dir).filter((n) => /^lora-[0-9a-f]{32}\.safetensors$/.test(n)).map((n) => path.join(dir, n));
+/** Removes the least recently used files named like `pattern` beyond KEEP_SIDE_FILES (never `keep`). */
+export function prune(dir: string, keep: string, pattern = /^lora-[0-9a-f]{32}\.safetensors$/): void {
+  const files = readdirSync(dir).filter((n) => pattern.test(n)).map((n) => path.join(dir, n));
   if (files.length <= KEEP_SIDE_FILES) return;
   const byAge = files.filter((f) => f !== keep).map((f) => ({ f, t: statSync(f).mtimeMs })).sort((a, b) => a.t - b.t);
   for (const { f } of byAge.slice(0, files.length - KEEP_SIDE_FILES)) {

@@ -95,7 +95,7 @@ export function matchLora(lora: LoraFile, map: KeyMap): Matched {
       notLoaded.push(`${up ?? down} (its ${up ? 'down' : 'up'} half is missing)`);
     }
     if (diff) { contributions.push({ lora, module: m, target, kind: 'diff', scale: 1 }); used = true; }
-    if (diffB && target.key.endsWith('.weight') && !target.rows) {
+    if (diffB && target.key.endsWith('.weight') && !target.rows && !target.swapHalves) {
       contributions.push({ lora, module: { name: m.name, slots: { diff: diffB } }, target: { key: `${target.key.slice(0, -'.weight'.length)}.bias` }, kind: 'diff', scale: 1 });
       used = true;
     }

@@ -1,5 +1,5 @@
 /**
- * LoRA: key mapping (kohya, diffusers, PEFT, LoCon; SD1/SD2/SDXL UNet and text encoders) and application.
+ * LoRA: key mapping (kohya, diffusers, PEFT, LoCon; SD1/SD2/SDXL UNet, FLUX DiT, CLIP and T5 text encoders) and application.
  *
  * DESIGN — merged tensors in a cache side file + an overlay weight source (option a), not low-rank branches:
  * - Per-step cost is zero: the graph is the base graph, byte for byte the same ops, reading ~200–700 patched
@@ -22,12 +22,13 @@ import { SafetensorsFile } from '../../io/safetensors.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
 import { fileIdentity, materialise, PatchedSource, sideFileName, type SideFile } from './cache.ts';
 import { matchLora, readLora, type Contribution } from './file.ts';
-import { clipKeyMap, unetKeyMap, type ClipRole, type ClipTower, type KeyMap } from './keys.ts';
+import { clipKeyMap, t5KeyMap, unetKeyMap, type ClipRole, type ClipTower, type KeyMap } from './keys.ts';
 import type { Weighted } from './merge.ts';
 
 export { PatchedSource, fileIdentity, KEEP_SIDE_FILES, type SideFile } from './cache.ts';
 export { readLora, matchLora, type LoraFile, type LoraModule, type Contribution, type Matched } from './file.ts';
-export { unetKeyMap, clipKeyMap, type ClipTower, type ClipRole, type KeyMap, type PatchTarget } from './keys.ts';
+export { unetKeyMap, clipKeyMap, t5KeyMap, type ClipTower, type ClipRole, type KeyMap, type PatchTarget } from './keys.ts';
+export { fluxKeyMap, fluxDiffusersTargets, isFluxLayout } from './flux-keys.ts';
 export { diffusersNames } from './diffusers.ts';
 
 export interface LoraUse {
@@ -35,10 +36,14 @@ export interface LoraUse {
   strength: number;
 }
 
-/** What a LoRA patches: a UNet under a key prefix, or text towers of one file (roles = every role of the CLIP). */
+/**
+ * What a LoRA patches: a diffusion model (UNet or FLUX DiT) under a key prefix, text towers of one file
+ * (roles = every role of the CLIP), or the T5 of a FLUX CLIP.
+ */
 export type LoraScope =
   | { kind: 'unet'; prefix: string }
-  | { kind: 'clip'; towers: readonly ClipTower[]; roles?: readonly ClipRole[] };
+  | { kind: 'clip'; towers: readonly ClipTower[]; roles?: readonly ClipRole[] }
+  | { kind: 't5'; prefix: string };
 
 export interface Applied {
   /** The base itself when nothing applies, else an overlay reading patched keys from the side file. */
@@ -51,11 +56,13 @@ export interface Applied {
 }
 
 export function keyMapFor(base: WeightSource, scope: LoraScope): KeyMap {
+  if (scope.kind === 't5') return t5KeyMap(base, scope.prefix);
   return scope.kind === 'unet' ? unetKeyMap(base, scope.prefix) : clipKeyMap(base, scope.towers, new Map(), scope.roles);
 }
 
 function scopeName(scope: LoraScope): string {
-  return scope.kind === 'unet' ? `unet:${scope.prefix}` : `clip:${scope.towers.map((t) => `${t.role}=${t.prefix}`).join(',')}:${(scope.roles ?? []).join('')}`;
+  if (scope.kind !== 'clip') return `${scope.kind}:${scope.prefix}`;
+  return `clip:${scope.towers.map((t) => `${t.role}=${t.prefix}`).join(',')}:${(scope.roles ?? []).join('')}`;
 }
 
 /** Order within one tensor: by LoRA identity, then strength, then module, so stacking order never matters. */

@@ -8,19 +8,25 @@ import { WeftError } from '../../errors.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
 import { layerKeys, type ClipSpec } from '../clip/spec.ts';
 import { diffusersNames } from './diffusers.ts';
+import { fluxKeyMap, isFluxLayout } from './flux-keys.ts';
 
 export interface PatchTarget {
   /** Checkpoint key of the patched tensor. */
   key: string;
   /** Only these rows (dim 0) receive the delta. */
   rows?: [number, number];
+  /** The delta's two row halves land swapped (diffusers' norm_out.linear is scale, shift; BFL's is shift, scale). */
+  swapHalves?: boolean;
 }
 
 export type KeyMap = Map<string, PatchTarget>;
 
-const us = (s: string): string => s.replace(/\./g, '_');
+export const us = (s: string): string => s.replace(/\./g, '_');
 
-/** Names a LoRA may use for the UNet modules under `prefix` (e.g. 'model.diffusion_model.'). */
+/**
+ * Names a LoRA may use for the diffusion model under `prefix` (e.g. 'model.diffusion_model.'): a UNet, or a
+ * FLUX DiT (BFL layout), whose diffusers names come from flux-keys.ts instead of the UNet block map.
+ */
 export function unetKeyMap(file: WeightSource, prefix: string, into: KeyMap = new Map()): KeyMap {
   const rel = file.keys().filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
   for (const r of rel) {
@@ -30,6 +36,7 @@ export function unetKeyMap(file: WeightSource, prefix: string, into: KeyMap = ne
     into.set(`lora_unet_${us(mod)}`, t);
     into.set(`diffusion_model.${mod}`, t);
   }
+  if (isFluxLayout(file, prefix)) return fluxKeyMap(file, prefix, into);
   for (const [mod, d] of diffusersNames(rel)) {
     const t = { key: `${prefix}${mod}.weight` };
     into.set(`lora_unet_${us(d)}`, t);
@@ -100,4 +107,19 @@ function tower_(file: WeightSource, prefix: string): Pick<ClipSpec, 'prefix' | '
   let layers = 0;
   while (file.has(`${layerKeys(spec as unknown as ClipSpec, layers).ln1}.weight`)) layers++;
   return { ...spec, width, layers };
+}
+
+/**
+ * Names a LoRA may use for a T5 encoder under `prefix` inside a FLUX CLIP (clip_l + t5xxl). ComfyUI numbers
+ * T5 after the CLIP towers: with clip_l present it answers to both lora_te2_ (OneTrainer) and lora_te3_
+ * (kohya sd-scripts), plus the generic text_encoders.t5xxl.transformer.* names.
+ */
+export function t5KeyMap(file: WeightSource, prefix: string, into: KeyMap = new Map()): KeyMap {
+  for (const k of file.keys()) {
+    if (!k.startsWith(prefix) || !k.endsWith('.weight')) continue;
+    const rel = k.slice(prefix.length, -'.weight'.length);
+    const t = { key: k };
+    for (const name of [`lora_te2_${us(rel)}`, `lora_te3_${us(rel)}`, `text_encoders.t5xxl.transformer.${rel}`, `text_encoders.transformer.${rel}`]) into.set(name, t);
+  }
+  return into;
 }

@@ -5,7 +5,10 @@
  * when a session is built.
  */
 import path from 'node:path';
+import { WeftError } from '../../errors.ts';
+import { isGgufFile } from '../../io/gguf.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
+import { isFluxClip } from '../flux-sd/clip.ts';
 import type { ClipModel, ClipRole } from '../clip/model.ts';
 import type { SdModel } from '../sd/model.ts';
 import { unmatchedKeys, type LoraScope } from './index.ts';
@@ -18,6 +21,11 @@ export interface LoadLoraOptions {
   warn?: (message: string) => void;
 }
 
+/** GGUF weights stay packed as 8/4-bit blocks (MatMulNBits codes); merging would mean dequantising the model. */
+export function loraOnGgufError(file: string): WeftError {
+  return new WeftError(`model: LoRA on a GGUF model (${path.basename(file)}) is not supported yet: its weights stay packed as 8/4-bit blocks, which a LoRA cannot be merged into without dequantising them; use the safetensors model`, { input: 'model', file, type: 'not_implemented' });
+}
+
 /** Shown in full up to this many keys, then counted (a wrong-architecture LoRA has hundreds). */
 const LIST_MAX = 12;
 
@@ -26,6 +34,7 @@ export function loadLoraForModels(model: SdModel | null, clip: ClipModel | null,
   const open = (p: string): WeightSource => { const f = SafetensorsFile.open(p); files.push(f); return f; };
   try {
     const scopes: Array<{ base: WeightSource; scope: LoraScope }> = [];
+    if (model && isGgufFile(model.source.path)) throw loraOnGgufError(model.source.path);
     if (model) scopes.push({ base: open(model.source.path), scope: { kind: 'unet', prefix: model.source.prefix } });
     if (clip) {
       const roles = clip.roles() as ClipRole[];
@@ -33,6 +42,8 @@ export function loadLoraForModels(model: SdModel | null, clip: ClipModel | null,
         const ref = clip.encoders[r]!;
         scopes.push({ base: open(ref.path), scope: { kind: 'clip', towers: [{ prefix: ref.prefix, role: r }], roles } });
       }
+      // A FLUX CLIP's T5 takes the lora_te2_/lora_te3_ keys (see t5KeyMap).
+      if (isFluxClip(clip)) scopes.push({ base: open(clip.t5.path), scope: { kind: 't5', prefix: clip.t5.prefix } });
     }
     const missed = unmatchedKeys(loraPath, scopes);
     if (missed.length > 0 && o.warn) {

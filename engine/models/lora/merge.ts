@@ -1,10 +1,10 @@
 /**
  * One patched tensor: W' = W + Σ strength·scale·(up.flatten(1) @ down.flatten(1)).reshape(W) (+ full diffs),
  * computed in float32 steps like ComfyUI (product rounded to float32, scaled, added), then stored in the
- * base tensor's dtype, as ComfyUI casts a patched fp16 weight back to fp16.
+ * base tensor's dtype, as ComfyUI casts a patched fp16 (or fp8) weight back to its storage type.
  */
 import { WeftError } from '../../errors.ts';
-import { f32ToBf16, float32ToFloat16Array, type Dtype } from '../../io/safetensors.ts';
+import { f32ToBf16, f32ToF8E4M3, f32ToF8E5M2, float32ToFloat16Array, type Dtype } from '../../io/safetensors.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
 import type { Contribution } from './file.ts';
 
@@ -46,10 +46,18 @@ function addInto(w: Float32Array, shape: readonly number[], base: WeightSource, 
   const len = (b - a) * rowSize;
   const f = c.lora.file;
   const factor = Math.fround(strength * c.scale);
+  const rowsN = b - a;
+  if (c.target.swapHalves && rowsN % 2 !== 0) fail(c, base, `cannot swap the halves of ${rowsN} rows`);
+  // Row o of the delta lands on target row at(o); swapHalves exchanges its two halves (diffusers' scale,
+  // shift order of AdaLayerNormContinuous against BFL's shift, scale).
+  const at = (o: number): number => off + (c.target.swapHalves ? (o + rowsN / 2) % rowsN : o) * rowSize;
   if (c.kind === 'diff') {
     const d = f.readFloat32(c.module.slots.diff!);
     if (d.length !== len) fail(c, base, `diff has ${d.length} values, the target ${len}`);
-    for (let i = 0; i < len; i++) w[off + i] = w[off + i]! + Math.fround(factor * d[i]!);
+    for (let o = 0; o < rowsN; o++) {
+      const w0 = at(o);
+      for (let i = 0; i < rowSize; i++) w[w0 + i] = w[w0 + i]! + Math.fround(factor * d[o * rowSize + i]!);
+    }
     return;
   }
   const upT = f.get(c.module.slots.up!), downT = f.get(c.module.slots.down!);
@@ -67,7 +75,7 @@ function addInto(w: Float32Array, shape: readonly number[], base: WeightSource, 
   }
   if (down.length % r !== 0 || (!c.module.slots.mid && downT.shape[0] !== r)) fail(c, base, `lora_up [${upT.shape.join(', ')}] and lora_down [${downT.shape.join(', ')}] disagree on the rank`);
   const inner = down.length / r;
-  if (outC * inner !== len) fail(c, base, `up@down is ${outC}×${inner} = ${outC * inner} values, the target [${shape.join(', ')}]${c.target.rows ? ` rows ${a}..${b}` : ''} has ${len}`);
+  if (outC * inner !== len || (c.target.swapHalves && outC !== rowsN)) fail(c, base, `up@down is ${outC}×${inner} = ${outC * inner} values, the target [${shape.join(', ')}]${c.target.rows ? ` rows ${a}..${b}` : ''} has ${len}`);
   const row = new Float64Array(inner);
   for (let o = 0; o < outC; o++) {
     row.fill(0);
@@ -77,7 +85,7 @@ function addInto(w: Float32Array, shape: readonly number[], base: WeightSource, 
       const d0 = k * inner;
       for (let i = 0; i < inner; i++) row[i]! += u * down[d0 + i]!;
     }
-    const w0 = off + o * inner;
+    const w0 = outC === rowsN ? at(o) : off + o * inner;
     for (let i = 0; i < inner; i++) w[w0 + i] = w[w0 + i]! + Math.fround(factor * Math.fround(row[i]!));
   }
 }
@@ -90,9 +98,20 @@ export function mergeFloat32(base: WeightSource, key: string, parts: readonly We
   return w;
 }
 
-/** Bytes of `w` in `dtype` (F32/F16/BF16 kept; anything else is stored as F32, the graph casts it). */
+/**
+ * The dtype a merged tensor is stored in: the base's own for F16/BF16 and fp8 (ComfyUI casts a patched
+ * weight back to its storage type; for a 12B fp8 FLUX that keeps the side file at 1 byte a value), else F32.
+ */
+export function storedDtype(dtype: Dtype): Dtype {
+  return dtype === 'F16' || dtype === 'BF16' || dtype === 'F8_E4M3' || dtype === 'F8_E5M2' ? dtype : 'F32';
+}
+
+/** Bytes of `w` in storedDtype(dtype); fp8 rounds to nearest even and saturates (see f32ToF8E4M3). */
 export function encodeAs(w: Float32Array, dtype: Dtype): { dtype: Dtype; data: ArrayBufferView } {
-  if (dtype === 'F16') return { dtype, data: float32ToFloat16Array(w) };
-  if (dtype === 'BF16') return { dtype, data: Uint16Array.from(w, (v) => f32ToBf16(v)) };
+  const d = storedDtype(dtype);
+  if (d === 'F16') return { dtype: d, data: float32ToFloat16Array(w) };
+  if (d === 'BF16') return { dtype: d, data: Uint16Array.from(w, (v) => f32ToBf16(v)) };
+  if (d === 'F8_E4M3') return { dtype: d, data: Uint8Array.from(w, (v) => f32ToF8E4M3(v)) };
+  if (d === 'F8_E5M2') return { dtype: d, data: Uint8Array.from(w, (v) => f32ToF8E5M2(v)) };
   return { dtype: 'F32', data: w };
 }

@@ -4,12 +4,13 @@
  */
 import { WeftError } from '../../errors.ts';
 import type { SafetensorsFile } from '../../io/safetensors.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
 import { MS_DOMAIN, type GraphBuilder } from '../../onnx/index.ts';
 import { rawWeight } from './raw.ts';
 
 export interface QuantizedWeights {
-  /** The side file from ensureQuantized(). */
-  file: SafetensorsFile;
+  /** The side file from ensureQuantized(), or an overlay of LoRA-patched codes on it (lora/quant.ts). */
+  file: WeightSource;
   bits: 4 | 8;
   blockSize: number;
   /**

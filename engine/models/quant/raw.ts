@@ -9,17 +9,20 @@
 import { realpathSync } from 'node:fs';
 import { WeftError } from '../../errors.ts';
 import { DataType, type GraphBuilder } from '../../onnx/index.ts';
-import type { SafetensorsFile } from '../../io/safetensors.ts';
+import { locateWeight, type WeightSource } from '../../onnx/weights.ts';
 
 const ONNX_TYPE: Record<string, number> = { U8: DataType.uint8, F32: DataType.float32, I8: DataType.int8 };
 
 interface ExternalInit { name: string; dataType: number; dims: number[]; file: string; offset: number; length: number }
 interface BuilderInternals { externals: ExternalInit[]; fresh(prefix: string): string }
 
-/** Tensor `key` of `file` as an initializer of its own dtype (U8, I8 or F32) with shape `dims`. */
-export function rawWeight(g: GraphBuilder, file: SafetensorsFile, key: string, dims?: number[]): string {
-  const t = file.tensors.get(key);
-  if (!t) throw new WeftError(`${file.path}: tensor "${key}" is missing (needed by graph ${g.name})`, { file: file.path, input: key, type: 'model_load_error' });
+/**
+ * Tensor `key` of `file` as an initializer of its own dtype (U8, I8 or F32) with shape `dims`. An overlay
+ * source (LoRA-patched codes over the model's own) says which file holds the key.
+ */
+export function rawWeight(g: GraphBuilder, file: WeightSource, key: string, dims?: number[]): string {
+  if (!file.has(key)) throw new WeftError(`${file.path}: tensor "${key}" is missing (needed by graph ${g.name})`, { file: file.path, input: key, type: 'model_load_error' });
+  const { path: home, tensor: t } = locateWeight(file, key);
   const dataType = ONNX_TYPE[t.dtype];
   if (dataType === undefined) throw new WeftError(`${file.path}: tensor "${key}" has dtype ${t.dtype}; a raw initializer must be U8, I8 or F32`, { file: file.path, input: key });
   const shape = dims ?? t.shape;
@@ -29,6 +32,6 @@ export function rawWeight(g: GraphBuilder, file: SafetensorsFile, key: string, d
   const internals = g as unknown as BuilderInternals;
   if (!Array.isArray(internals.externals)) throw new WeftError('GraphBuilder has no external initializer list: quant/raw.ts needs updating');
   const name = internals.fresh(`q:${key}`);
-  internals.externals.push({ name, dataType, dims: shape, file: realpathSync(file.path), offset: t.offset, length: t.byteLength });
+  internals.externals.push({ name, dataType, dims: shape, file: realpathSync(home), offset: t.offset, length: t.byteLength });
   return name;
 }

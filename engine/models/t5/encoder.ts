@@ -14,7 +14,9 @@ import { GraphSession, type EncoderSessionOptions } from '../../runtime/graph-se
 import type { Tensor } from '../../tensor/tensor.ts';
 import type { FluxQuant } from '../flux/model.ts';
 import { QUANT_PRESETS } from '../flux/model.ts';
-import { ensureQuantized, type QuantCacheResult } from '../quant/cache.ts';
+import type { WeightSource } from '../../onnx/weights.ts';
+import { asBuilderFile } from '../lora/bridge.ts';
+import { quantizeSource, type QuantizedSource } from '../lora/quant.ts';
 import type { QuantizedWeights } from '../quant/linear.ts';
 import type { QuantSettings } from '../quant/nbits.ts';
 import { buildT5EncoderGraph, t5QuantKeys } from './graph.ts';
@@ -31,8 +33,8 @@ export interface T5EncoderOptions extends EncoderSessionOptions {
 
 export class T5Encoder {
   private session?: GraphSession;
-  /** Set once the graph is built with `quant`: the side file, and whether it was written or reused. */
-  quantInfo?: QuantCacheResult;
+  /** Set once the graph is built with `quant`: the side file (an overlay with LoRA), and whether it was written or reused. */
+  quantInfo?: QuantizedSource;
   private readonly sessionOpts: EncoderSessionOptions;
   readonly quant?: QuantSettings;
   private readonly cacheDir: string;
@@ -58,10 +60,15 @@ export class T5Encoder {
     return new T5Encoder(file, t5Spec(file, prefix), opts);
   }
 
+  /** The same encoder (spec, quantization, session options) over other weights: a LoRA-patched source. */
+  withWeights(src: WeightSource): T5Encoder {
+    return new T5Encoder(asBuilderFile(src), this.spec, { ...this.sessionOpts, quant: this.quant, cacheDir: this.cacheDir, accuracyLevel: this.accuracyLevel });
+  }
+
   private buildGraph(): ReturnType<ReturnType<typeof buildT5EncoderGraph>['build']> {
     let quant: QuantizedWeights | undefined;
     if (this.quant) {
-      this.quantInfo = ensureQuantized(this.file, t5QuantKeys(this.spec), this.quant, this.cacheDir);
+      this.quantInfo = quantizeSource(this.file, t5QuantKeys(this.spec), this.quant, this.cacheDir);
       quant = { file: this.quantInfo.file, bits: this.quant.bits, blockSize: this.quant.blockSize, accuracyLevel: this.accuracyLevel };
     }
     return buildT5EncoderGraph(this.file, this.spec, { quant }).build();

@@ -6,7 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SafetensorsFile } from '../../../engine/io/safetensors.ts';
+import { SafetensorsFile, writeSafetensors } from '../../../engine/io/safetensors.ts';
+import { loadLoraForModels } from '../../../engine/models/lora/loader.ts';
+import { loraModelPatch } from '../../../engine/models/lora/patches.ts';
 import { fluxModelFnFor, releaseFluxEncoders, writeTinyFluxDit } from '../../../engine/models/flux-sd/index.ts';
 import { loadDiffusionModel, type SdModel } from '../../../engine/models/sd/index.ts';
 import type { CondEntry } from '../../../engine/sampling/cfg.ts';
@@ -70,4 +72,16 @@ test('a GGUF that is not a FLUX diffusion model is refused with the file named',
   const p = models('diffusion_models', 'other.gguf');
   writeGguf(p, { tensors: [{ name: 'some.weight', type: 'F32', shape: [2, 2], data: f32Bytes(new Float32Array(4)) }] });
   assert.throws(() => load('other.gguf'), /other\.gguf/);
+});
+
+test('LoRA on a GGUF FLUX model is refused at LoraLoader and at sampling, naming why', async () => {
+  toGguf(models('diffusion_models', 'schnell.safetensors'), models('diffusion_models', 'schnell-lora.gguf'), 'Q8_0');
+  const m = load('schnell-lora.gguf');
+  const lora = models('diffusion_models', 'any-lora.safetensors');
+  writeSafetensors(lora, { 'lora_unet_img_in.lora_up.weight': { dtype: 'F32', shape: [1, 1], data: Float32Array.of(1) } });
+  const why = /LoRA on a GGUF model .* not supported yet: its weights stay packed/;
+  assert.throws(() => loadLoraForModels(m, null, lora, 1, 0, { cacheDir: env.services.modelCacheDir! }), why);
+  const patched = m.clone();
+  patched.patches.push(loraModelPatch({ path: lora, strength: 1 }, env.services.modelCacheDir!));
+  await assert.rejects(fluxModelFnFor(patched, env.services.models!, [1, 16, 4, 4])(rand([1, 16, 4, 4], 1), 0.5, [row(3)]), why);
 });

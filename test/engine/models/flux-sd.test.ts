@@ -122,10 +122,10 @@ test('weight_dtype fp8 runs the 8-bit path: close to, but not the same bits as, 
   assert.ok(fs.readdirSync(path.join(env.services.modelCacheDir!, 'flux-quant')).length > 0, 'the quantized side file is cached');
 });
 
-test('LoRA patches on a FLUX model are refused by name, not silently dropped', () => {
+test('weight patches other than LoRA on a FLUX model are refused by name, not silently dropped', () => {
   const d = load('schnell.safetensors').clone();
-  d.patches.push({ key: 'x.safetensors:1', kind: 'lora' });
-  assert.throws(() => fluxModelFnFor(d, env.services.models!, [1, 16, 4, 4]), /lora.*not supported/i);
+  d.patches.push({ key: 'x.pt:1', kind: 'hypernetwork' });
+  assert.throws(() => fluxModelFnFor(d, env.services.models!, [1, 16, 4, 4]), /hypernetwork.*not supported/i);
 });
 
 test('T5 tokenizer missing: the error names the folders to put tokenizer.json in and the model manager', async () => {
