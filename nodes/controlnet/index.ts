@@ -4,6 +4,7 @@ import ControlNetApply from './ControlNetApply.ts';
 import ControlNetApplyAdvanced from './ControlNetApplyAdvanced.ts';
 import ControlNetLoader from './ControlNetLoader.ts';
 import DiffControlNetLoader from './DiffControlNetLoader.ts';
+import SetUnionControlNetType from './SetUnionControlNetType.ts';
 import WeftScribble from './WeftScribble.ts';
 import WeftThreshold from './WeftThreshold.ts';
 
@@ -13,6 +14,7 @@ export const nodes: NodeDef<any, any>[] = [
   ControlNetApplyAdvanced,
   ControlNetLoader,
   DiffControlNetLoader,
+  SetUnionControlNetType,
   WeftScribble,
   WeftThreshold,
 ];

@@ -28,6 +28,7 @@ import { prepareHint } from './load.ts';
 import { fillHoles, mergeResiduals, scatterRows, type Residuals } from '../t2i/residuals.ts';
 import { isT2IAdapter, loadT2IAdapter, t2iResiduals } from '../t2i/load.ts';
 import type { UNetCallControl } from '../sd/unet-runner.ts';
+import { controlTypeVector } from './union.ts';
 import { activeAt, controlChain, controlOf, type ControlApplication, type ControlNetModel } from './socket.ts';
 
 export interface LoadOptions {
@@ -115,6 +116,7 @@ interface Loaded {
   admInChannels: number;
   contextDim: number;
   hintChannels: number;
+  unionTypes: number;
 }
 
 const sessions = new WeakMap<ModelService, Map<string, Promise<Loaded>>>();
@@ -129,14 +131,14 @@ export function controlNetSession(service: ModelService, net: ControlNetModel): 
       const src = net.open();
       let built, size = 0;
       try {
-        built = buildControlNet(asBuilderFile(src), { prefix: net.prefix, ...net.heads });
+        built = buildControlNet(asBuilderFile(src), { prefix: net.prefix, ...net.heads, union: net.union !== undefined });
         for (const t of src.tensors.values()) size += t.shape.reduce((a, b) => a * b, 1) * 4;
       } finally {
         src.close();
       }
       const handle = await service.load(net.key, { graph: built.bytes, weightsDir: built.weightsDir, sizeBytes: Math.max(size, 1 << 20) });
       const c = built.config;
-      return { handle, outputs: built.outputs, inChannels: c.inChannels, admInChannels: c.admInChannels, contextDim: c.contextDim, hintChannels: built.hintChannels };
+      return { handle, outputs: built.outputs, inChannels: c.inChannels, admInChannels: c.admInChannels, contextDim: c.contextDim, hintChannels: built.hintChannels, unionTypes: built.unionTypes };
     })();
     p.catch(() => byKey!.delete(net.key));
     byKey.set(net.key, p);
@@ -196,6 +198,9 @@ async function evaluate(app: ControlApplication, call: UNetCall, groups: number,
   const s = await controlNetSession(service, net);
   const file = net.path;
   const [B, , h, w] = call.x.shape as [number, number, number, number];
+  if (net.union && (call.context.shape[2] !== s.contextDim || call.y?.shape[1] !== s.admInChannels)) {
+    throw new WeftError(`${file}: a ControlNet Union is an SDXL ControlNet; the sampled model is not SDXL (its conditioning does not fit)`, { file, input: 'control_net' });
+  }
   if (call.context.shape[2] !== s.contextDim) {
     throw new WeftError(`${file}: the ControlNet takes text conditioning ${s.contextDim} wide, the model's is ${call.context.shape[2]}; it was made for another model family`, { file, input: 'control_net' });
   }
@@ -209,6 +214,7 @@ async function evaluate(app: ControlApplication, call: UNetCall, groups: number,
     if (!call.y || call.y.shape[1] !== s.admInChannels) throw new WeftError(`${file}: this ControlNet needs the SDXL pooled conditioning (y, ${s.admInChannels} wide); it does not fit this model`, { file, input: 'control_net' });
     feeds.y = wire(call.y);
   }
+  if (s.unionTypes > 0) feeds.control_type = { type: 'float32', dims: [s.unionTypes], data: controlTypeVector(net.controlType, s.unionTypes) };
   const out = await s.handle.run(feeds);
   let res: Tensor[] = s.outputs.map((n) => ({ shape: out[n]!.dims, data: out[n]!.data as Float32Array }));
   if (net.globalAveragePooling) res = res.map(averagePool);

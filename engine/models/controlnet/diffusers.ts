@@ -7,6 +7,9 @@
  *   controlnet_cond_embedding.conv_in / blocks.N / conv_out → input_hint_block.0 / 2(N+1) / 2(blocks+1)
  *     (diffusers keeps only the convs; the LDM Sequential has a SiLU between each pair, hence the even indices)
  *   controlnet_down_blocks.N → zero_convs.N.0, controlnet_mid_block → middle_block_out.0
+ * A ControlNet Union (union.ts) adds task_embedding, transformer_layes.0.*, spatial_ch_projs and
+ * control_add_embedding, kept under their own names except `attn.in_proj_weight/_bias` → `attn.in_proj.weight/.bias`
+ * (ComfyUI's rename; only layer 0 exists in ComfyUI's network, so other layers are reported unused).
  * Nothing is copied: the renamed view points at the user's bytes (RenamedSource). The file is checked when it
  * is loaded, so a truncated or foreign file fails at the loader naming the file, not later inside a sampler.
  */
@@ -20,6 +23,7 @@ import { isDiffusersUNet, RenamedSource } from '../diffusers/source.ts';
 import { keyRenamer, layoutFromDiffusers, modulePairs, type UNetLayout } from '../diffusers/unet-keys.ts';
 import { fileIdentity } from '../lora/cache.ts';
 import type { ControlNetModel } from './socket.ts';
+import { UNION_KEYS, unionSpec } from './union.ts';
 
 /** The prefix the renamed view presents (the v1.1 LDM release's), so the builder reads both formats alike. */
 export const DIFFUSERS_CONTROLNET_PREFIX = 'control_model.';
@@ -28,6 +32,16 @@ type Keys = readonly string[];
 
 /** The LDM modules of the encoder copy the builder reads. */
 const ENCODER = /^(time_embed|label_emb|input_blocks|middle_block)\./;
+
+const UNION = new Set(UNION_KEYS);
+
+/**
+ * ComfyUI recognises a union file by control_add_embedding.linear_1.bias; any union tensor counts here, so a
+ * union file missing a part is reported (unionSpec) instead of running as a plain ControlNet.
+ */
+function isUnion(keys: Keys): boolean {
+  return keys.some((k) => /^(task_embedding$|control_add_embedding\.|transformer_layes\.|spatial_ch_projs\.)/.test(k));
+}
 
 /** Whether the keys are a diffusers-layout ControlNet (or a broken one: it is then reported, not misread as LDM). */
 export function isDiffusersControlNet(keys: Keys): boolean {
@@ -60,9 +74,7 @@ function inputBlocks(L: UNetLayout): number {
  */
 export function controlNetRenamer(keys: Keys, file: string): (key: string) => string | null {
   const has = new Set(keys);
-  if (has.has('control_add_embedding.linear_1.weight') || has.has('task_embedding')) {
-    throw new WeftError(`${file}: a ControlNet Union (ControlNet++) is not supported yet (use a single-type ControlNet)`, { file, type: 'unsupported_model' });
-  }
+  const union = isUnion(keys);
   if (!isDiffusersUNet(has)) malformed(file, 'its UNet encoder is missing (no conv_in / time_embedding / down_blocks tensors)');
   if (!has.has('mid_block.resnets.0.conv1.weight')) malformed(file, 'its mid block is missing (no mid_block.resnets.0)');
   for (const k of ['controlnet_cond_embedding.conv_in.weight', 'controlnet_cond_embedding.conv_out.weight', 'controlnet_mid_block.weight']) {
@@ -82,6 +94,10 @@ export function controlNetRenamer(keys: Keys, file: string): (key: string) => st
     if (m) return `zero_convs.${m[1]}.0.${m[2]}`;
     m = /^controlnet_mid_block\.(weight|bias)$/.exec(key);
     if (m) return `middle_block_out.0.${m[1]}`;
+    if (union) {
+      const u = key.replace('.attn.in_proj_', '.attn.in_proj.');
+      if (UNION.has(u)) return u;
+    }
     // The UNet map also names the decoder side (up_blocks, conv_out…), which a ControlNet has no use for:
     // such tensors are left unmapped so the loader reports them instead of carrying them along.
     const l = unet(key);
@@ -130,13 +146,27 @@ export function loadDiffusersControlNet(file: string, st: string, keys: Keys, wa
   const cfg = folderConfig(file);
   const heads: HeadOptions = cfg ? headsFromUNetConfig(cfg) : {};
   const stem = path.basename(file).replace(/\.[^.]+$/, '');
+  const union = isUnion(keys) ? unionTypes(st, file) : undefined;
   return {
     kind: 'controlnet',
     path: file,
     prefix: DIFFUSERS_CONTROLNET_PREFIX,
-    key: ['controlnet', fileIdentity(st), 'diffusers', JSON.stringify(heads)].join('|'),
+    key: ['controlnet', fileIdentity(st), 'diffusers', JSON.stringify(heads), ...(union ? ['union'] : [])].join('|'),
     heads,
+    ...(union ? { union } : {}),
     globalAveragePooling: cfg?.global_pool_conditions === true || /_shuffle(_fp16)?$/.test(stem),
     open: () => diffusersControlNetSource(st, file),
   };
+}
+
+/** A union file's type count, its union tensors checked against the encoder they extend (at load). */
+function unionTypes(st: string, file: string): { types: number } {
+  const src = diffusersControlNetSource(st, file);
+  try {
+    const p = DIFFUSERS_CONTROLNET_PREFIX;
+    const modelChannels = src.get(`${p}input_blocks.0.0.weight`).shape[0]!;
+    return { types: unionSpec({ tensors: src.tensors, path: file }, p, { modelChannels }, src.get(`${p}time_embed.2.weight`).shape[0]!).types };
+  } finally {
+    src.close();
+  }
 }

@@ -2,9 +2,10 @@
  * ControlNet (LDM layout, v1.0/v1.1: `control_model.input_blocks/middle_block` = a copy of the UNet encoder,
  * `input_hint_block` = the hint encoder, `zero_convs.N.0` / `middle_block_out.0` = 1×1 output convs) as one
  * ONNX graph. Inputs: x [B,C,H,W] (already c_in-scaled, like the UNet's), hint [B,3,8H,8W] in [0,1],
- * timesteps [B], context, y (when the copy has label_emb). Outputs are named like the UNet's control inputs
- * (`control_0` … `control_{N-1}`, `control_middle`), unscaled: strength is applied by the caller (merge.ts),
- * so one session serves every strength and several ControlNets can be summed.
+ * timesteps [B], context, y (when the copy has label_emb), control_type [types] (a ControlNet Union: union.ts).
+ * Outputs are named like the UNet's control inputs (`control_0` … `control_{N-1}`, `control_middle`), unscaled:
+ * strength is applied by the caller (merge.ts), so one session serves every strength and several ControlNets
+ * can be summed.
  */
 import type { SafetensorsFile } from '../../io/safetensors.ts';
 import { GraphBuilder, type Dim, type Ep } from '../../onnx/index.ts';
@@ -12,6 +13,7 @@ import { WeftError } from '../../errors.ts';
 import { parseUNetConfig, headsFromMetadata, type HeadOptions, type UNetConfig } from '../unet/config.ts';
 import { conv, silu, type Emit } from '../unet/blocks.ts';
 import { dim, embedInputs, runLayers, type GraphIO, type StaticShape } from '../unet/graph.ts';
+import { controlAddEmbedding, declareControlType, unionHint, unionSpec, UNION_MARKER } from './union.ts';
 
 export interface BuildControlNetOptions extends HeadOptions {
   /** Key prefix; default: `control_model.` when present, else none. */
@@ -19,6 +21,11 @@ export interface BuildControlNetOptions extends HeadOptions {
   ep?: Ep;
   /** Fixed dims (as for the UNet); height/width are the latent's. */
   shape?: StaticShape;
+  /**
+   * Build the ControlNet Union extras (union.ts) and its `control_type` input. Default: when the union marker
+   * tensor is present; the loader passes false for LDM-layout files, whose union tensors ComfyUI never reads.
+   */
+  union?: boolean;
 }
 
 export interface BuiltControlNet {
@@ -29,6 +36,8 @@ export interface BuiltControlNet {
   inputs: GraphIO[];
   /** Output names in ComfyUI's control order: one per input block, then the middle one. */
   outputs: string[];
+  /** Rows of the `control_type` input of a union ControlNet; 0 for any other. */
+  unionTypes: number;
 }
 
 export function controlNetPrefix(file: SafetensorsFile): string {
@@ -54,7 +63,14 @@ export function buildControlNet(file: SafetensorsFile, opts: BuildControlNetOpti
   const g = new GraphBuilder({ name: 'controlnet', ep: opts.ep });
   const e: Emit = { g, file, prefix };
   const inputs: GraphIO[] = [];
-  const { x, emb, context } = embedInputs(e, cfg, inputs, opts.shape);
+  const union = (opts.union ?? file.tensors.has(`${prefix}${UNION_MARKER}`)) ? unionSpec(file, prefix, cfg, cfg.timeEmbedDim) : undefined;
+  let controlType = '';
+  const addType = union && ((t: string): string => {
+    controlType = declareControlType(e, union);
+    inputs.push({ name: 'control_type', dims: [union.types] });
+    return g.op('Add', [t, controlAddEmbedding(e, controlType, union)]);
+  });
+  const { x, emb, context } = embedInputs(e, cfg, inputs, opts.shape, addType || undefined);
   const sp = (c: number, down: number): Dim[] => [dim(opts.shape, 'batch'), c, dim(opts.shape, 'height', down), dim(opts.shape, 'width', down)];
   const convs = hintConvs(file, prefix);
   const hintChannels = g.shapeOf(file, `${prefix}input_hint_block.${convs[0]}.weight`)[1]!;
@@ -70,6 +86,7 @@ export function buildControlNet(file: SafetensorsFile, opts: BuildControlNetOpti
     hint = conv(e, hint, `input_hint_block.${i}`, stride);
     if (n < convs.length - 1) hint = silu(e, hint);
   });
+  if (union) hint = unionHint(e, hint, controlType);
 
   const outputs: string[] = [];
   let h = x;
@@ -84,5 +101,5 @@ export function buildControlNet(file: SafetensorsFile, opts: BuildControlNetOpti
   g.output(conv(e, h, 'middle_block_out.0'), 'control_middle', 'float32', sp(cfg.middleChannels, cfg.middleDown));
   outputs.push('control_middle');
   const { bytes, weightsDir } = g.build();
-  return { bytes, weightsDir, config: cfg, hintChannels, inputs, outputs };
+  return { bytes, weightsDir, config: cfg, hintChannels, inputs, outputs, unionTypes: union?.types ?? 0 };
 }

@@ -8,6 +8,7 @@ import { createSession, runFloat, type SessionOptions } from '../../onnx/index.t
 import { WeftError } from '../../errors.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { buildControlNet, type BuildControlNetOptions, type BuiltControlNet } from './graph.ts';
+import { controlTypeVector } from './union.ts';
 
 export interface LoadControlNetOptions extends BuildControlNetOptions {
   session?: SessionOptions;
@@ -21,6 +22,8 @@ export interface ControlNetRunInputs {
   timesteps: Float32Array;
   context: Tensor;
   y?: Tensor;
+  /** A ControlNet Union's type (task_embedding row); unset: "auto". Ignored by other ControlNets. */
+  controlType?: number;
 }
 
 export interface ControlNetSession {
@@ -54,6 +57,11 @@ export async function openControlNet(file: SafetensorsFile, opts: LoadControlNet
       if (cfg.admInChannels > 0) {
         if (!inp.y) bad(`this ControlNet needs y [${B}, ${cfg.admInChannels}]`);
         feeds.y = { data: inp.y!.data, dims: inp.y!.shape };
+      }
+      if (built.unionTypes > 0) {
+        const t = inp.controlType;
+        if (t !== undefined && !(Number.isInteger(t) && t >= 0 && t < built.unionTypes)) bad(`controlType ${t} is not one of its ${built.unionTypes} control types`);
+        feeds.control_type = { data: controlTypeVector(inp.controlType, built.unionTypes), dims: [built.unionTypes] };
       }
       const r = await runFloat(session, feeds);
       return built.outputs.map((n) => ({ shape: r[n]!.dims, data: r[n]!.data }));

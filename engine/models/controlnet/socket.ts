@@ -33,6 +33,13 @@ export interface ControlNetModel {
   readonly heads: { numHeads?: number; headChannels?: number };
   /** ComfyUI's "shuffle" ControlNets average each residual over the image (named *_shuffle). */
   readonly globalAveragePooling: boolean;
+  /** Set for a ControlNet Union (union.ts): the number of control types its task_embedding has. */
+  readonly union?: { readonly types: number };
+  /**
+   * The control type SetUnionControlNetType chose (a task_embedding row; ComfyUI's `control_type` extra arg).
+   * Unset is "auto". It is fed to the session, not part of its key: switching types reuses the session.
+   */
+  readonly controlType?: number;
   /** Set for a T2I-Adapter (ControlNetLoader returns those too): its layout; features replace the ControlNet run (t2i/). */
   readonly t2i?: T2ISpec;
   /**

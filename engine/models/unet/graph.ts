@@ -106,7 +106,8 @@ export function runLayers(e: Emit, layers: Layer[], h0: string, emb: string, con
 }
 
 /** Declares x/timesteps/context(/y) and returns the timestep(+ADM) embedding. */
-export function embedInputs(e: Emit, cfg: UNetConfig, io: GraphIO[], shape?: StaticShape): { x: string; emb: string; context: string } {
+/** `addToTime` may add a term to the time embedding before label_emb (a union ControlNet's control-type embedding). */
+export function embedInputs(e: Emit, cfg: UNetConfig, io: GraphIO[], shape?: StaticShape, addToTime?: (emb: string) => string): { x: string; emb: string; context: string } {
   const g = e.g;
   const decl = (name: string, dims: Dim[]): string => {
     io.push({ name, dims });
@@ -117,6 +118,7 @@ export function embedInputs(e: Emit, cfg: UNetConfig, io: GraphIO[], shape?: Sta
   const t = keepFloat32(g, () => decl('timesteps', [B])); // stays float32 in fp16 graphs (see timestepEmbedding)
   const context = decl('context', [B, dim(shape, 'tokens'), cfg.contextDim]);
   let emb = mlp(e, timestepEmbedding(e, t, cfg.modelChannels), 'time_embed.0', 'time_embed.2');
+  if (addToTime) emb = addToTime(emb);
   if (cfg.admInChannels > 0) {
     const y = decl('y', [B, cfg.admInChannels]);
     emb = g.op('Add', [emb, mlp(e, y, 'label_emb.0.0', 'label_emb.0.2')]);
