@@ -1,6 +1,7 @@
 /**
- * GPU mode of the conformance runner: the model-call cases (raw CLIP towers, VAE decode, raw UNet calls)
- * run with the graphs built for `ep: 'webgpu'` on the WebGPU execution provider, fp32 or fp16.
+ * GPU mode of the conformance runner: the model-call cases (raw CLIP towers, VAE decode, raw UNet calls;
+ * FLUX DiT, T5 and AE in gpu-flux.ts) run with the graphs built for `ep: 'webgpu'` on the WebGPU execution
+ * provider, fp32 or fp16 (T5 always float32: that is its GPU variant).
  *
  *   node --import tsx engine/conformance/gpu.ts <dir> --ep webgpu [--fp16] [--only prefix,…]
  *
@@ -12,11 +13,10 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as ort from 'onnxruntime-node';
 import { errorMessage } from '../errors.ts';
 import { SafetensorsFile } from '../io/safetensors.ts';
-import { GraphBuilder, runFloat, sessionOptions } from '../onnx/index.ts';
-import { FP16_TOLERANCE, buildWithDtype, type FloatDtype } from '../onnx/precision.ts';
+import type { runFloat } from '../onnx/index.ts';
+import { FP16_TOLERANCE, type FloatDtype } from '../onnx/precision.ts';
 import { buildClipTextGraph } from '../models/clip/graph.ts';
 import { CLIP_PREFIXES, clipSpec } from '../models/clip/spec.ts';
 import { buildVaeDecoder, vaeSpec } from '../models/vae/graph.ts';
@@ -25,45 +25,10 @@ import { headsFromMetadata } from '../models/unet/config.ts';
 import { compareTensor, parseCasesJson, readCaseTensors } from './runner.ts';
 import type { CaseTensor, ConformanceCase } from './types.ts';
 import { caseInput } from './inputs.ts';
+import { probeWebGpu, runGraph, type Run } from './gpu-session.ts';
+import { FLUX_GPU_CASES } from './gpu-flux.ts';
 
-/** A WebGPU session; warnings off because ORT always warns that shape ops were placed on the CPU. */
-export async function webgpuSession(bytes: Uint8Array, weightsDir: string): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, { ...sessionOptions(weightsDir, { executionProviders: ['webgpu'], threads: 1 }), logSeverityLevel: 3 });
-}
-
-let probed: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
-
-/** Whether this process can create and run a WebGPU session (needs a Vulkan/Metal/D3D12 adapter). */
-export function probeWebGpu(): Promise<{ ok: true } | { ok: false; reason: string }> {
-  probed ??= (async () => {
-    if (!ort.listSupportedBackends().some((b) => b.name === 'webgpu')) return { ok: false as const, reason: `this onnxruntime-node build has no webgpu provider` };
-    try {
-      const g = new GraphBuilder({ name: 'webgpu_probe', ep: 'webgpu' });
-      g.output(g.op('Add', [g.input('x', 'float32', [4]), g.scalar(1)]), 'y', 'float32', [4]);
-      const s = await webgpuSession(g.toBytes(), process.cwd());
-      const r = await runFloat(s, { x: { data: Float32Array.of(1, 2, 3, 4), dims: [4] } });
-      await s.release();
-      if (r.y!.data[3] !== 5) return { ok: false as const, reason: `webgpu probe computed ${Array.from(r.y!.data).join(', ')} for x+1` };
-      return { ok: true as const };
-    } catch (e) {
-      return { ok: false as const, reason: `webgpu session failed: ${errorMessage(e).split('\n')[0]}` };
-    }
-  })();
-  return probed;
-}
-
-type Run = (c: ConformanceCase, m: Map<string, CaseTensor>, ckpt: string, dtype: FloatDtype) => Promise<Record<string, Float32Array>>;
-
-/** Builds with `dtype`, opens on webgpu, runs once, releases (sessions are small; lavapipe caches shaders). */
-async function runGraph(build: () => { bytes: Uint8Array; weightsDir: string }, dtype: FloatDtype, feeds: Parameters<typeof runFloat>[1]) {
-  const { bytes, weightsDir } = buildWithDtype(dtype, build);
-  const s = await webgpuSession(bytes, weightsDir);
-  try {
-    return await runFloat(s, feeds);
-  } finally {
-    await s.release();
-  }
-}
+export { probeWebGpu, webgpuSession } from './gpu-session.ts';
 
 async function clipTower(ckpt: string, prefix: string, ids: CaseTensor, dtype: FloatDtype, o: { layer: number; finalNorm: boolean; project: boolean }) {
   const file = SafetensorsFile.open(ckpt);
@@ -79,7 +44,8 @@ async function clipTower(ckpt: string, prefix: string, ids: CaseTensor, dtype: F
 }
 
 /** Same calls and outputs as handlers/clip.ts (raw towers), on the webgpu graph. */
-const clipRaw: Run = async (c, m, ckpt, dtype): Promise<Record<string, Float32Array>> => {
+const clipRaw: Run = async (c, m, model, dtype): Promise<Record<string, Float32Array>> => {
+  const ckpt = model('checkpoint');
   if (c.name === 'clip_encoder_raw') {
     const ids = caseInput(m, c, 'token_ids');
     const last = await clipTower(ckpt, CLIP_PREFIXES.sd1, ids, dtype, { layer: -1, finalNorm: true, project: false });
@@ -103,8 +69,8 @@ const clipRaw: Run = async (c, m, ckpt, dtype): Promise<Record<string, Float32Ar
   };
 };
 
-const vaeDecode: Run = async (c, m, ckpt, dtype) => {
-  const file = SafetensorsFile.open(ckpt);
+const vaeDecode: Run = async (c, m, model, dtype) => {
+  const file = SafetensorsFile.open(model('checkpoint'));
   try {
     const spec = vaeSpec(file);
     const decode = (t: CaseTensor) => runGraph(() => buildVaeDecoder(file, spec, { ep: 'webgpu' }).build(), dtype, { latent: { data: t.data as Float32Array, dims: t.shape } });
@@ -117,8 +83,8 @@ const vaeDecode: Run = async (c, m, ckpt, dtype) => {
   }
 };
 
-const unetRaw: Run = async (c, m, ckpt, dtype) => {
-  const file = SafetensorsFile.open(ckpt);
+const unetRaw: Run = async (c, m, model, dtype) => {
+  const file = SafetensorsFile.open(model('checkpoint'));
   try {
     const heads = typeof c.params.num_head_channels === 'number' ? { headChannels: c.params.num_head_channels } : headsFromMetadata(file.metadata);
     const feeds: Parameters<typeof runFloat>[1] = {};
@@ -131,11 +97,15 @@ const unetRaw: Run = async (c, m, ckpt, dtype) => {
 };
 
 /** Model-call cases this mode covers, by name. */
-export const GPU_CASES: Array<{ topic: string; match: RegExp; run: Run }> = [
+export const GPU_CASES: GpuCase[] = [
   { topic: 'clip', match: /^(clip_encoder_raw|sd2v_clip_encoder_raw|sdxl_clip_encoder_raw)$/, run: clipRaw },
   { topic: 'vae', match: /^(vae_decode|sdxl_vae_decode|sd2v_vae_decode)/, run: vaeDecode },
   { topic: 'unet', match: /^(unet_eps_|unet_inpaint9ch_eps_|sdxl_unet_eps_|sd2v_unet_)/, run: unetRaw },
+  ...FLUX_GPU_CASES,
 ];
+
+/** `dtype`: the one the model's GPU variant always has (T5's is float32), held to the case's own tolerance. */
+export interface GpuCase { topic: string; match: RegExp; run: Run; dtype?: FloatDtype }
 
 export interface GpuRunOptions {
   fp16?: boolean;
@@ -161,11 +131,13 @@ export async function runGpuConformance(dirArg: string, opts: GpuRunOptions = {}
   for (const c of doc.cases) {
     const h = GPU_CASES.find((x) => x.match.test(c.name));
     if (!h || (opts.only?.length && !opts.only.some((p) => c.name.startsWith(p))) || (opts.names && !opts.names.includes(c.name))) continue;
-    const tol = opts.fp16 ? FP16_TOLERANCE : c.tolerance;
+    const runDtype = h.dtype ?? dtype;
+    const tol = runDtype === 'float16' ? FP16_TOLERANCE : c.tolerance;
     const t0 = performance.now();
+    const model = (role: string): string => resolve(dir, c.models?.[role] ?? '');
     try {
       const m = readCaseTensors(join(dir, c.file));
-      const got = await h.run(c, m, resolve(dir, c.models?.checkpoint ?? ''), dtype);
+      const got = await h.run(c, m, model, runDtype);
       let worst = { ok: true, err: 0, tol: 0 }, ratio = -1;
       const bad: string[] = [];
       for (const [key, ref] of Object.entries(c.expected)) {
@@ -177,10 +149,10 @@ export async function runGpuConformance(dirArg: string, opts: GpuRunOptions = {}
       }
       const ms = performance.now() - t0;
       results.push({ name: c.name, ok: bad.length === 0, err: worst.err, tol: worst.tol, ms });
-      log(`${bad.length === 0 ? 'PASS' : 'FAIL'} ${c.name} [webgpu ${dtype}] err=${fmt(worst.err)} tol=${fmt(worst.tol)} ${ms.toFixed(0)}ms${bad.length ? ` [${bad.join('; ')}]` : ''}`);
+      log(`${bad.length === 0 ? 'PASS' : 'FAIL'} ${c.name} [webgpu ${runDtype}] err=${fmt(worst.err)} tol=${fmt(worst.tol)} ${ms.toFixed(0)}ms${bad.length ? ` [${bad.join('; ')}]` : ''}`);
     } catch (e) {
       results.push({ name: c.name, ok: false, err: NaN, tol: NaN, ms: performance.now() - t0, error: errorMessage(e) });
-      log(`FAIL ${c.name} [webgpu ${dtype}] error: ${errorMessage(e).split('\n')[0]}`);
+      log(`FAIL ${c.name} [webgpu ${runDtype}] error: ${errorMessage(e).split('\n')[0]}`);
     }
   }
   log(`${results.filter((r) => r.ok).length} passed, ${results.filter((r) => !r.ok).length} failed (webgpu ${dtype})`);

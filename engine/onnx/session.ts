@@ -15,6 +15,8 @@ export interface SessionOptions {
   fastStart?: boolean;
   executionProviders?: ort.InferenceSession.SessionOptions['executionProviders'];
   label?: string;
+  /** Errors only: a WebGPU session always warns that ORT put the shape ops on the CPU. */
+  quiet?: boolean;
 }
 
 export function sessionOptions(weightsDir: string, opts: SessionOptions = {}): ort.InferenceSession.SessionOptions {
@@ -31,6 +33,7 @@ export function sessionOptions(weightsDir: string, opts: SessionOptions = {}): o
     executionMode: 'sequential',
     enableCpuMemArena: false,
     extra: { session },
+    ...(opts.quiet ? { logSeverityLevel: 3 as const } : {}),
   };
 }
 

@@ -100,6 +100,14 @@ const fmt = (n: number): string => (n >= GiB ? `${(n / GiB).toFixed(2)} GiB` : `
 
 let services = 0;
 
+/**
+ * Workers are released and terminated one at a time, across every service of the process: ORT's WebGPU EP
+ * shares one device among the sessions of all threads, and workers releasing WebGPU sessions at once crashed
+ * the process ("double free or corruption": 3 of 8 lavapipe test runs whose services each released two webgpu
+ * workers at once, 0 of 14 one at a time). A release takes milliseconds, so closing in sequence costs little.
+ */
+let shutdowns: Promise<void> = Promise.resolve();
+
 export class ModelService {
   readonly budgetBytes: number;
   /** Distinguishes services in caches that outlive one (shared encoders keyed per service). */
@@ -263,7 +271,14 @@ export class ModelService {
     }
   }
 
-  private async shutdown(e: Entry): Promise<void> {
+  /** Queued behind every other shutdown of the process (see `shutdowns`). */
+  private shutdown(e: Entry): Promise<void> {
+    const done = shutdowns.then(() => this.shutdownNow(e));
+    shutdowns = done.catch(() => { /* the next shutdown runs anyway */ });
+    return done;
+  }
+
+  private async shutdownNow(e: Entry): Promise<void> {
     try {
       if (e.loaded) await Promise.race([this.call(e, { op: 'release', id: 0 }), new Promise((r) => setTimeout(r, 2000).unref())]);
     } catch { /* terminating anyway */ }

@@ -2,7 +2,8 @@
  * Which graph a provider's session gets. The CPU EP wants float32 with CPU op choices (FusedMatMul, other
  * com.microsoft CPU kernels); a GPU EP wants the graph fp16 end to end with GPU op choices (research/onnx.md §3,
  * §8). Model code builds both from one builder: `buildVariant('gpu', (ep) => …)` passes `ep: 'webgpu'` and
- * builds under `buildWithDtype('float16')`.
+ * builds under `buildWithDtype('float16')`. A model whose activations do not fit fp16 builds its GPU graph
+ * with the WebGPU op choices in float32 instead (T5: t5/encoder.ts).
  *
  * CUDA, DirectML and CoreML share the WebGPU variant for now: it only avoids CPU-only contrib ops, which every
  * GPU EP can run, and ORT places any node an EP lacks on the CPU EP. Per-EP variants (CUDA's fused

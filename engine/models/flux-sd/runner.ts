@@ -1,6 +1,7 @@
 /**
  * The DiT of a FLUX MODEL (an SdModel of family 'flux') as a session in the ModelService, so the executor's
- * event loop stays free like it does for the UNet. The graph is engine/models/flux's; the feed preparation
+ * event loop stays free like it does for the UNet. The graph is engine/models/flux's, built per provider
+ * variant (build.ts: float32 for the CPU, fp16 for GPU providers, same weights and LoRA); the feed preparation
  * (patchify, RoPE tables, sinusoids) mirrors FluxModel.run, which owns its session in this thread and so
  * cannot be used from a worker handle. Rows are run in groups ComfyUI would batch together: the same text
  * length (T5 conds of different lengths do not concat) and guidance present or disabled (FluxDisableGuidance).
@@ -12,20 +13,17 @@ import type { WireFeeds } from '../../runtime/wire.ts';
 import type { CondEntry, ModelFn } from '../../sampling/cfg.ts';
 import { isTensor, type Tensor } from '../../tensor/tensor.ts';
 import { applyFlux, DEFAULT_FLUX_GUIDANCE, type FluxNet } from '../flux/apply.ts';
-import { FLUX_TIME_DIM, FLUX_TIME_FACTOR, fluxDims, type FluxDims } from '../flux/config.ts';
-import { buildFluxGraph } from '../flux/graph.ts';
-import { patchify, QUANT_PRESETS, quantizableKeys, unpatchify, type FluxQuant } from '../flux/model.ts';
+import { FLUX_TIME_DIM, FLUX_TIME_FACTOR, type FluxDims } from '../flux/config.ts';
+import { patchify, unpatchify, type FluxQuant } from '../flux/model.ts';
 import { patchGrid, positionIds, ropeTables } from '../flux/rope.ts';
 import { sinusoidalEmbedding } from '../layers/sinusoidal.ts';
-import type { QuantizedWeights } from '../quant/linear.ts';
-import { asBuilderFile } from '../lora/bridge.ts';
 import type { UNetOptionsWithWeights, WeightsHook } from '../lora/patches.ts';
-import { quantizeSource } from '../lora/quant.ts';
 import { loraOnGgufError } from '../lora/loader.ts';
 import type { SdModel } from '../sd/model.ts';
 import { fluxQuantOf, fluxCacheDirOf } from './model.ts';
 import { isGgufFile } from '../../io/gguf.ts';
-import { openGgufModel } from '../quant/gguf.ts';
+import { gpuGraphs, once } from '../../runtime/variants.ts';
+import { buildFluxVariant, fluxInfo, type FluxBuildInput } from './build.ts';
 
 interface Loaded { handle: ModelHandle; dims: FluxDims }
 
@@ -81,31 +79,10 @@ export function fluxSession(service: ModelService, model: SdModel, guidance: boo
     p = (async () => {
       const lora = loraWeights(model);
       if (lora && isGgufFile(model.source.path)) throw loraOnGgufError(model.source.path);
-      // A GGUF (ComfyUI-GGUF's files) keeps its Q8_0/Q4_0 blocks as MatMulNBits weights; the file decides the bits.
-      const gg = isGgufFile(model.source.path) ? openGgufModel(model.source.path, { cacheDir: fluxCacheDirOf(model) }) : null;
-      const file = gg ? (gg.source as unknown as SafetensorsFile) : SafetensorsFile.open(model.source.path);
-      let built, dims: FluxDims, size = 0;
-      let closeQuant: (() => void) | undefined = gg?.quant ? () => (gg.quant!.file as SafetensorsFile).close() : undefined;
-      try {
-        dims = fluxDims(file);
-        // LoRA-merged tensors come from a side file; every other key from the user's file.
-        const src = lora ? lora(file) : file;
-        let q: QuantizedWeights | undefined = gg?.quant;
-        if (quant && !gg) {
-          const s = QUANT_PRESETS[quant];
-          const r = quantizeSource(src, quantizableKeys(file, dims), s, fluxCacheDirOf(model));
-          closeQuant = r.close;
-          q = { file: r.file, bits: s.bits, blockSize: s.blockSize };
-        }
-        // A guidance-distilled model run without guidance simply skips guidance_in (ComfyUI's guidance=None).
-        const graphDims = guidance ? dims : { ...dims, guidanceEmbed: false };
-        built = buildFluxGraph(asBuilderFile(src), graphDims, { quant: q }).build();
-        for (const [name, t] of file.tensors) if (name.startsWith(dims.prefix)) size += t.shape.reduce((a, b) => a * b, 1) * (quant || gg ? 1 : 4);
-      } finally {
-        file.close();
-        closeQuant?.();
-      }
-      const handle = await service.load(key, { graph: built.bytes, weightsDir: built.weightsDir, sizeBytes: Math.max(size, 1 << 20) });
+      const input: FluxBuildInput = { path: model.source.path, quant, lora, guidance, cacheDir: fluxCacheDirOf(model) };
+      const { dims, sizeBytes } = fluxInfo(input);
+      // The service builds only the variant of the provider it tries (runtime/variants.ts), from the same weights.
+      const handle = await service.load(key, { graph: once(() => buildFluxVariant(input, 'cpu')), graphByEp: gpuGraphs(() => buildFluxVariant(input, 'gpu')), sizeBytes });
       return { handle, dims };
     })();
     p.catch(() => byKey!.delete(key));

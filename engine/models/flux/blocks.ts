@@ -4,8 +4,9 @@
  * math.py semantics). Linears go through `ctx.linear`, which picks the fp or the quantized weight.
  */
 import type { SafetensorsFile } from '../../io/safetensors.ts';
-import type { GraphBuilder } from '../../onnx/index.ts';
-import { attention, linear } from '../layers/index.ts';
+import { DataType, type GraphBuilder } from '../../onnx/index.ts';
+import { keepFloat32, toCompute } from '../../onnx/precision.ts';
+import { attention, linear, twoPassNorm } from '../layers/index.ts';
 import { isQuantized, quantLinear, type QuantizedWeights } from '../quant/linear.ts';
 import type { FluxDims } from './config.ts';
 
@@ -21,8 +22,13 @@ export interface FluxCtx {
   sin: string;
   /** int64 [2]: (txt tokens, img tokens) for splitting the joint sequence. */
   splitTxtImg: string;
-  /** float [C] of ones: LayerNormalization's scale for the affine-free norms. */
+  /** float [C] of ones: LayerNormalization's scale for the affine-free norms (CPU graphs). */
   ones: string;
+}
+
+/** A compute-type value as float32 (identity in float32 graphs); use inside keepFloat32. */
+function asFloat32(g: GraphBuilder, x: string): string {
+  return g.fp16 ? g.op('Cast', [x], { to: DataType.float32 }) : x;
 }
 
 /** `${dims.prefix}${name}` as a Linear: quantized when the side file holds it. */
@@ -44,7 +50,8 @@ export function modulation(c: FluxCtx, name: string, n: number): string[] {
 /** (1 + scale) · LayerNorm(x, no affine, eps 1e-6) + shift. */
 export function modulate(c: FluxCtx, x: string, shift: string, scale: string): string {
   const { g } = c;
-  const n = g.op('LayerNormalization', [x, c.ones], { axis: -1, epsilon: 1e-6 });
+  // WebGPU's LayerNormalization cancels catastrophically on rows with a large mean (layers/basic.ts).
+  const n = g.ep === 'webgpu' ? twoPassNorm(g, x, -1, 1e-6) : g.op('LayerNormalization', [x, c.ones], { axis: -1, epsilon: 1e-6 });
   return g.op('Add', [g.op('Mul', [g.op('Add', [g.scalar(1), scale]), n]), shift]);
 }
 
@@ -58,20 +65,30 @@ function qkNorm(c: FluxCtx, x: string, scaleKey: string): string {
   const { g } = c;
   const { numHeads: H, headDim: D } = c.dims;
   const h = g.op('Reshape', [x, g.constInt64([0, 0, H, D])]);
-  const ms = g.op('ReduceMean', [g.op('Mul', [h, h]), g.constInt64([-1])], { keepdims: 1 });
-  const rrms = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [ms, g.scalar(1e-6)])])]);
-  return g.op('Mul', [g.op('Mul', [h, rrms]), g.weight(c.file, `${c.dims.prefix}${scaleKey}`)]);
+  // float32 statistics in fp16 graphs: squares of fp16 values overflow past 256 (ComfyUI's RMSNorm does x.float()).
+  const n = toCompute(g, keepFloat32(g, () => {
+    const hf = asFloat32(g, h);
+    const ms = g.op('ReduceMean', [g.op('Mul', [hf, hf]), g.constInt64([-1])], { keepdims: 1 });
+    const rrms = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [ms, g.scalar(1e-6)])])]);
+    return g.op('Mul', [hf, rrms]);
+  }));
+  return g.op('Mul', [n, g.weight(c.file, `${c.dims.prefix}${scaleKey}`)]);
 }
 
-/** Rotates consecutive pairs of [B, L, H, D] by the per-token tables; returns [B, L, C]. */
+/**
+ * Rotates consecutive pairs of [B, L, H, D] by the per-token tables; returns [B, L, C]. In float32 even in
+ * fp16 graphs (the tables are float32 inputs there): ComfyUI rotates in the table's float32 too.
+ */
 function rope(c: FluxCtx, x: string): string {
   const { g } = c;
   const { numHeads: H, headDim: D, hiddenSize: C } = c.dims;
-  const pairs = g.op('Reshape', [x, g.constInt64([0, 0, H, D / 2, 2])]);
-  const [x0, x1] = g.opN('Split', [pairs, g.constInt64([1, 1])], 2, { axis: -1 }) as [string, string];
-  const r0 = g.op('Sub', [g.op('Mul', [c.cos, x0]), g.op('Mul', [c.sin, x1])]);
-  const r1 = g.op('Add', [g.op('Mul', [c.sin, x0]), g.op('Mul', [c.cos, x1])]);
-  return g.op('Reshape', [g.op('Concat', [r0, r1], { axis: -1 }), g.constInt64([0, 0, C])]);
+  return toCompute(g, keepFloat32(g, () => {
+    const pairs = g.op('Reshape', [asFloat32(g, x), g.constInt64([0, 0, H, D / 2, 2])]);
+    const [x0, x1] = g.opN('Split', [pairs, g.constInt64([1, 1])], 2, { axis: -1 }) as [string, string];
+    const r0 = g.op('Sub', [g.op('Mul', [c.cos, x0]), g.op('Mul', [c.sin, x1])]);
+    const r1 = g.op('Add', [g.op('Mul', [c.sin, x0]), g.op('Mul', [c.cos, x1])]);
+    return g.op('Reshape', [g.op('Concat', [r0, r1], { axis: -1 }), g.constInt64([0, 0, C])]);
+  }));
 }
 
 function splitQkv(c: FluxCtx, qkv: string, extra?: number): string[] {

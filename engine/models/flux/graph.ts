@@ -9,10 +9,12 @@
  */
 import type { SafetensorsFile } from '../../io/safetensors.ts';
 import { GraphBuilder, type Ep } from '../../onnx/index.ts';
+import { keepFloat32 } from '../../onnx/precision.ts';
 import { silu } from '../layers/index.ts';
 import type { QuantizedWeights } from '../quant/linear.ts';
 import { doubleBlock, lin, modulate, singleBlock, type FluxCtx } from './blocks.ts';
 import { FLUX_TIME_DIM, type FluxDims } from './config.ts';
+import { nanToNumFp16 } from './fp16.ts';
 
 export interface FluxGraphOptions {
   quant?: QuantizedWeights;
@@ -21,6 +23,11 @@ export interface FluxGraphOptions {
   /** Build only these blocks (benchmarks of a subset); default all. */
   doubleBlocks?: number;
   singleBlocks?: number;
+  /**
+   * ComfyUI's fp16 safeguard on the txt / joint streams (fp16.ts); default: on in fp16 graphs only. Tests
+   * turn it off in fp16 to see the overflow, or on in float32 to reproduce what an fp16 run computes.
+   */
+  clampStreams?: boolean;
 }
 
 export const FLUX_INPUTS = ['img', 'txt', 't_emb', 'g_emb', 'y', 'pe_cos', 'pe_sin'] as const;
@@ -37,15 +44,18 @@ export function buildFluxGraph(file: SafetensorsFile, dims: FluxDims, opts: Flux
   const tEmb = g.input('t_emb', 'float32', ['B', FLUX_TIME_DIM]);
   const gEmb = dims.guidanceEmbed ? g.input('g_emb', 'float32', ['B', FLUX_TIME_DIM]) : undefined;
   const y = g.input('y', 'float32', ['B', dims.vecInDim]);
-  const cos = g.input('pe_cos', 'float32', ['L', 1, pairs, 1]);
-  const sin = g.input('pe_sin', 'float32', ['L', 1, pairs, 1]);
+  // The RoPE tables stay float32 in fp16 graphs: rope() rotates in float32 (blocks.ts).
+  const cos = keepFloat32(g, () => g.input('pe_cos', 'float32', ['L', 1, pairs, 1]));
+  const sin = keepFloat32(g, () => g.input('pe_sin', 'float32', ['L', 1, pairs, 1]));
+  const clamp = opts.clampStreams ?? g.dtype === 'float16';
+  const guard = (v: string): string => (clamp ? nanToNumFp16(g, v) : v);
 
   const lenOf = (v: string) => g.op('Slice', [g.op('Shape', [v]), g.constInt64([1]), g.constInt64([2])]);
   const C = dims.hiddenSize;
   const base: Omit<FluxCtx, 'vecAct'> = {
     g, file, dims, quant: opts.quant, cos, sin,
     splitTxtImg: g.op('Concat', [lenOf(txt0), lenOf(img0)], { axis: 0 }),
-    ones: g.constant(new Float32Array(C).fill(1), [C]),
+    ones: g.ep === 'webgpu' ? '' : g.constant(new Float32Array(C).fill(1), [C]),
   };
   const pre: FluxCtx = { ...base, vecAct: '' };
   let img = lin(pre, 'img_in', img0);
@@ -57,9 +67,12 @@ export function buildFluxGraph(file: SafetensorsFile, dims: FluxDims, opts: Flux
 
   const nDouble = Math.min(opts.doubleBlocks ?? dims.depth, dims.depth);
   const nSingle = Math.min(opts.singleBlocks ?? dims.depthSingle, dims.depthSingle);
-  for (let i = 0; i < nDouble; i++) ({ img, txt } = doubleBlock(c, i, img, txt));
+  for (let i = 0; i < nDouble; i++) {
+    ({ img, txt } = doubleBlock(c, i, img, txt));
+    txt = guard(txt);
+  }
   let x = g.op('Concat', [txt, img], { axis: 1 });
-  for (let i = 0; i < nSingle; i++) x = singleBlock(c, i, x);
+  for (let i = 0; i < nSingle; i++) x = guard(singleBlock(c, i, x));
   img = g.opN('Split', [x, c.splitTxtImg], 2, { axis: 1 })[1]!;
 
   const mod = lin(c, 'final_layer.adaLN_modulation.1', c.vecAct);

@@ -10,6 +10,7 @@ import type * as ort from 'onnxruntime-node';
 import { WeftError } from '../../errors.ts';
 import { SafetensorsFile } from '../../io/safetensors.ts';
 import { createSession, runFloat, type SessionOptions } from '../../onnx/index.ts';
+import { buildWithDtype, type FloatDtype } from '../../onnx/precision.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import { sinusoidalEmbedding } from '../layers/sinusoidal.ts';
 import { ensureQuantized } from '../quant/cache.ts';
@@ -34,7 +35,9 @@ export interface FluxOpenOptions extends SessionOptions {
   accuracyLevel?: QuantizedWeights['accuracyLevel'];
   /** Where quantized side files live; default <tmpdir>/weft-quant. */
   cacheDir?: string;
-  graph?: Pick<FluxGraphOptions, 'doubleBlocks' | 'singleBlocks' | 'ep'>;
+  graph?: Pick<FluxGraphOptions, 'doubleBlocks' | 'singleBlocks' | 'ep' | 'clampStreams'>;
+  /** Compute type of the graph: 'float16' is the GPU variant's (with `graph.ep: 'webgpu'`); default float32. */
+  dtype?: FloatDtype;
 }
 
 export interface FluxLoadInfo {
@@ -85,9 +88,8 @@ export class FluxModel {
         quant = { file: r.file, bits: s.bits, blockSize: s.blockSize, accuracyLevel: opts.accuracyLevel };
         Object.assign(load, { quantMs: r.ms, quantReused: !r.written, quantFile: r.file.path });
       }
-      const g = buildFluxGraph(file, dims, { ...opts.graph, quant });
       const t0 = performance.now();
-      const { bytes, weightsDir } = g.build();
+      const { bytes, weightsDir } = buildWithDtype(opts.dtype ?? 'float32', () => buildFluxGraph(file, dims, { ...opts.graph, quant }).build());
       const session = await createSession(bytes, weightsDir, { label: `FLUX ${path.basename(modelPath)}`, ...opts });
       load.sessionMs = performance.now() - t0;
       return new FluxModel(modelPath, dims, session, load);

@@ -10,6 +10,8 @@ export interface AttentionOptions {
   causal?: boolean;
   /** Softmax scale; default 1/sqrt(headDim). */
   scale?: number;
+  /** Additive score bias [1 or B, heads, S, L] (T5's relative positions), added after scaling. */
+  bias?: string;
 }
 
 export function attention(g: GraphBuilder, q: string, k: string, v: string, heads: number, opts: AttentionOptions = {}): string {
@@ -17,7 +19,8 @@ export function attention(g: GraphBuilder, q: string, k: string, v: string, head
   const attrs: Record<string, number> = { num_heads: heads };
   if (opts.scale !== undefined) attrs.scale = opts.scale;
   if (opts.causal) attrs.unidirectional = 1;
-  return g.op('MultiHeadAttention', [q, k, v], attrs, { domain: MS_DOMAIN });
+  // MultiHeadAttention's attention_bias is input 5 (key_padding_mask and the packed bias come before it).
+  return g.op('MultiHeadAttention', opts.bias ? [q, k, v, '', '', opts.bias] : [q, k, v], attrs, { domain: MS_DOMAIN });
 }
 
 /**
@@ -33,6 +36,7 @@ function decomposedAttention(g: GraphBuilder, q: string, k: string, v: string, h
   const d = g.op('Cast', [g.op('Div', [C, g.constInt64([heads])])], { to: 1 });
   const scale = opts.scale !== undefined ? g.scalar(opts.scale) : g.op('Reciprocal', [g.op('Sqrt', [d])]);
   let s = g.op('Mul', [g.op('MatMul', [split(q, [0, 2, 1, 3]), split(k, [0, 2, 3, 1])]), scale]);
+  if (opts.bias) s = g.op('Add', [s, opts.bias]);
   if (opts.causal) {
     const n = g.op('Squeeze', [g.op('Shape', [q], { start: 1, end: 2 }), g.constInt64([0])]);
     const pos = g.op('Range', [g.constant(BigInt64Array.of(0n), []), n, g.constant(BigInt64Array.of(1n), [])]);

@@ -95,7 +95,7 @@ function twoPassLayerNorm(g: GraphBuilder, file: WeightSource, prefix: string, x
 }
 
 /** (x − mean) / sqrt(var + eps) over `axis`, mean taken first; statistics in float32 even in fp16 graphs. */
-function twoPassNorm(g: GraphBuilder, x: string, axis: number, eps: number): string {
+export function twoPassNorm(g: GraphBuilder, x: string, axis: number, eps: number): string {
   return toCompute(g, keepFloat32(g, () => {
     const xf = g.fp16 ? g.op('Cast', [x], { to: DataType.float32 }) : x;
     const axes = g.constInt64([axis]);

@@ -5,7 +5,7 @@
 import { WeftError } from '../../errors.ts';
 import type { SafetensorsFile } from '../../io/safetensors.ts';
 import type { WeightSource } from '../../onnx/weights.ts';
-import { MS_DOMAIN, type GraphBuilder } from '../../onnx/index.ts';
+import { DataType, MS_DOMAIN, type GraphBuilder } from '../../onnx/index.ts';
 import { rawWeight } from './raw.ts';
 
 export interface QuantizedWeights {
@@ -33,7 +33,9 @@ export function quantLinear(g: GraphBuilder, src: SafetensorsFile, q: QuantizedW
   if (!codes || codes.shape[0] !== N) {
     throw new WeftError(`${q.file.path}: quantized "${wKey}" is missing or does not match [${N}, ${K}] of ${src.path}`, { file: q.file.path, input: wKey, type: 'model_load_error' });
   }
-  const inputs = [x, rawWeight(g, q.file, `${wKey}::q`), rawWeight(g, q.file, `${wKey}::scales`)];
+  // MatMulNBits types its scales like its activations: an fp16 graph gets them Cast (folded by ORT at load).
+  const scales = rawWeight(g, q.file, `${wKey}::scales`);
+  const inputs = [x, rawWeight(g, q.file, `${wKey}::q`), g.fp16 ? g.op('Cast', [scales], { to: DataType.float32 }) : scales];
   if (q.file.has(`${wKey}::zp`)) inputs.push(rawWeight(g, q.file, `${wKey}::zp`));
   const y = g.op('MatMulNBits', inputs, { K, N, bits: q.bits, block_size: q.blockSize, accuracy_level: q.accuracyLevel ?? 0 }, { domain: MS_DOMAIN });
   const bKey = `${prefix}.bias`;

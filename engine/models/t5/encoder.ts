@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WeftError } from '../../errors.ts';
 import type { SafetensorsFile } from '../../io/safetensors.ts';
-import { GraphSession, type EncoderSessionOptions } from '../../runtime/graph-session.ts';
+import type { Ep } from '../../onnx/index.ts';
+import { buildWithDtype } from '../../onnx/precision.ts';
+import { GraphSession, type BuiltGraph, type EncoderSessionOptions } from '../../runtime/graph-session.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
 import type { FluxQuant } from '../flux/model.ts';
 import { QUANT_PRESETS } from '../flux/model.ts';
@@ -65,13 +67,20 @@ export class T5Encoder {
     return new T5Encoder(asBuilderFile(src), this.spec, { ...this.sessionOpts, quant: this.quant, cacheDir: this.cacheDir, accuracyLevel: this.accuracyLevel });
   }
 
-  private buildGraph(): ReturnType<ReturnType<typeof buildT5EncoderGraph>['build']> {
+  /**
+   * The graph for the CPU EP ('cpu') or for GPU providers ('webgpu' op choices). The GPU graph stays float32,
+   * not the fp16 the other GPU variants use: T5 v1.1's feed-forward activations pass fp16's 65504 (why
+   * transformers keeps `wo` in float32 and ComfyUI feeds the T5 stack float32 embeddings, so its Linears
+   * compute in float32 whatever the stored dtype). Both graphs share the quantized side file: MatMulNBits
+   * runs on the WebGPU EP, which keeps T5-XXL at ~5 GB (q8) instead of 19 GB of float32.
+   */
+  private buildGraph(ep: Ep): BuiltGraph {
     let quant: QuantizedWeights | undefined;
     if (this.quant) {
-      this.quantInfo = quantizeSource(this.file, t5QuantKeys(this.spec), this.quant, this.cacheDir);
+      this.quantInfo ??= quantizeSource(this.file, t5QuantKeys(this.spec), this.quant, this.cacheDir);
       quant = { file: this.quantInfo.file, bits: this.quant.bits, blockSize: this.quant.blockSize, accuracyLevel: this.accuracyLevel };
     }
-    return buildT5EncoderGraph(this.file, this.spec, { quant }).build();
+    return buildWithDtype('float32', () => buildT5EncoderGraph(this.file, this.spec, { quant, ep }).build());
   }
 
   /** RAM the loaded session holds: float32 for what stays float, the side file's bytes for the Linears. */
@@ -87,7 +96,7 @@ export class T5Encoder {
     if (!this.session) {
       // T5-XXL's float32 weights are ~19 GB: the budget estimate must count them, not the graph's bytes.
       const label = `T5 encoder${this.quant ? ` (${this.quant.bits}-bit Linears)` : ''} (${this.file.path})`;
-      this.session = new GraphSession('t5-encoder', label, () => this.buildGraph(), this.sessionOpts, () => this.weightBytes());
+      this.session = new GraphSession('t5-encoder', label, () => this.buildGraph('cpu'), this.sessionOpts, () => this.weightBytes(), () => this.buildGraph('webgpu'));
     }
     return this.session;
   }

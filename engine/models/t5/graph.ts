@@ -4,7 +4,8 @@
  * and be attended, so the output for the first tokens depends on the padding length (256 for FLUX).
  *
  * Attention is com.microsoft MultiHeadAttention with scale 1 (T5 folds 1/sqrt(d) into its q weights) and
- * the relative-position bias through its `attention_bias` input (index 5). The bias [1, H, L, L] is computed
+ * the relative-position bias through its `attention_bias` input (index 5); for WebGPU the layers' decomposed
+ * form, with the bias added to the scores. The bias [1, H, L, L] is computed
  * once from block 0's table (all blocks reuse it): relative positions are clamped to ±maxDistance and
  * mapped to buckets by a constant lookup table, so the graph takes any sequence length.
  *
@@ -13,8 +14,8 @@
  * bias table stay float (small, and Gather / elementwise ops have no packed-weight form).
  */
 import type { SafetensorsFile } from '../../io/safetensors.ts';
-import { GraphBuilder, MS_DOMAIN, type Ep } from '../../onnx/index.ts';
-import { linear as floatLinear } from '../layers/index.ts';
+import { GraphBuilder, type Ep } from '../../onnx/index.ts';
+import { attention, linear as floatLinear } from '../layers/index.ts';
 import { isQuantized, quantLinear, type QuantizedWeights } from '../quant/linear.ts';
 import { bucketTable, type T5Spec } from './spec.ts';
 
@@ -73,7 +74,7 @@ export function buildT5EncoderGraph(file: SafetensorsFile, spec: T5Spec, opts: T
     const sa = `${b}.layer.0.SelfAttention`;
     const h = rmsNorm(g, file, `${b}.layer.0.layer_norm.weight`, x, spec.eps);
     const q = linear(g, file, `${sa}.q`, h), k = linear(g, file, `${sa}.k`, h), v = linear(g, file, `${sa}.v`, h);
-    const a = g.op('MultiHeadAttention', [q, k, v, '', '', bias], { num_heads: spec.numHeads, scale: 1 }, { domain: MS_DOMAIN });
+    const a = attention(g, q, k, v, spec.numHeads, { scale: 1, bias });
     x = g.op('Add', [x, linear(g, file, `${sa}.o`, a)]);
     const ff = `${b}.layer.1.DenseReluDense`;
     const h2 = rmsNorm(g, file, `${b}.layer.1.layer_norm.weight`, x, spec.eps);
