@@ -41,13 +41,28 @@ export interface ConvOptions {
   pads?: [number, number, number, number];
 }
 
+/**
+ * ORT's WebGPU Conv computes wrong values (errors ~10, not rounding) for spatial kernels whose input channel
+ * count is a multiple of 3 but not of 4, above 3 (6, 9, 15, 18, 21, 27, …: measured on lavapipe with ORT 1.30;
+ * 1–5, 7, 8, 12, 24, 36 are exact) — e.g. the 9-channel input conv of inpainting UNets. The GPU variant pads
+ * such inputs with zero channels, in the activation and the weight alike, up to a multiple of 4: the same sum.
+ */
+function webgpuChannelPad(g: GraphBuilder, x: string, w: string, shape: readonly number[]): string[] {
+  const cin = shape[1] ?? 1;
+  const spatial = (shape[2] ?? 1) * (shape[3] ?? 1) > 1;
+  if (g.ep !== 'webgpu' || !spatial || cin <= 4 || cin % 4 === 0) return [x, w];
+  const extra = 4 - (cin % 4);
+  const pads = g.constInt64([0, 0, 0, 0, 0, extra, 0, 0]);
+  return [g.op('Pad', [x, pads]), g.op('Pad', [w, pads])];
+}
+
 export function conv2d(g: GraphBuilder, file: WeightSource, prefix: string, x: string, opts: ConvOptions = {}): string {
   const wKey = `${prefix}.weight`;
   const shape = g.shapeOf(file, wKey);
   const [kh, kw] = [shape[2] ?? 1, shape[3] ?? 1];
   const pads = opts.pads ?? [Math.floor(kh / 2), Math.floor(kw / 2), Math.floor(kh / 2), Math.floor(kw / 2)];
   const s = opts.stride ?? 1;
-  const inputs = [x, g.weight(file, wKey)];
+  const inputs = webgpuChannelPad(g, x, g.weight(file, wKey), shape);
   if (file.has(`${prefix}.bias`)) inputs.push(g.weight(file, `${prefix}.bias`));
   return g.op('Conv', inputs, { kernel_shape: [kh, kw], strides: [s, s], pads: [pads[0], pads[1], pads[2], pads[3]] });
 }
