@@ -1,62 +1,17 @@
 /**
  * Builds Weft's example workflows (workflows/*.json, ComfyUI UI format 0.4) and workflows/index.json from
  * API-like descriptions: apiToUi makes every file a valid graph for the current node schemas, then titles,
- * groups and model names are set here. Run: node --import tsx scripts/make-workflows.ts
+ * groups and model names are set here (the add-on examples in workflow-addons.ts, shared pieces in
+ * workflow-parts.ts). Run: node --import tsx scripts/make-workflows.ts
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { apiToUi, type ApiPrompt, type UiNode } from '../engine/workflow/index.ts';
+import { apiToUi, type UiNode } from '../engine/workflow/index.ts';
 import { createRegistry } from '../nodes/index.ts';
+import { addonSpecs } from './workflow-addons.ts';
+import { base, empty, fluxSchnell, G, load, MODELS, NEG, node, POS, set, type Spec } from './workflow-parts.ts';
 
-/** File names people have in their models folders. */
-export const MODELS = {
-  sd15: 'v1-5-pruned-emaonly-fp16.safetensors',
-  sd15Inpaint: 'sd-v1-5-inpainting.ckpt',
-  sdxl: 'sd_xl_base_1.0.safetensors',
-  turbo: 'sd_xl_turbo_1.0_fp16.safetensors',
-  lora: 'add_detail.safetensors',
-  lcmLora: 'lcm-lora-sdv1-5.safetensors',
-  esrgan: 'RealESRGAN_x4plus.pth',
-  canny: 'control_v11p_sd15_canny_fp16.safetensors',
-  depth: 'control_v11f1p_sd15_depth_fp16.safetensors',
-  ipAdapter: 'ip-adapter_sd15.safetensors',
-  clipVisionH: 'CLIP-ViT-H-14-laion2B-s32B-b79K.safetensors',
-  clip: 'clip-vit-large-patch14.safetensors',
-  fluxSchnell: 'flux1-schnell.safetensors',
-  clipL: 'clip_l.safetensors',
-  t5xxl: 't5xxl_fp8_e4m3fn.safetensors',
-  fluxAe: 'ae.safetensors',
-};
-
-type L = [string, number];
-interface Spec { file: string; title: string; technique: string; description: string; prompt: ApiPrompt; groups: Record<string, string[]> }
-
-const node = (class_type: string, inputs: Record<string, unknown>, title?: string) => ({ class_type, inputs, ...(title ? { _meta: { title } } : {}) });
-const POS = 'a cozy wooden cabin by a mountain lake at golden hour, detailed, soft light';
-const NEG = 'blurry, low quality, watermark, text';
-
-/** Loader, two prompts, sampler, decode, save: ids 1–7, the sampler's latent input left to the caller. */
-function base(ckpt: string, latent: L, o: { pos?: string; neg?: string; steps?: number; cfg?: number; sampler?: string; scheduler?: string; denoise?: number; model?: L; clip?: L; seed?: number } = {}): ApiPrompt {
-  return {
-    1: node('CheckpointLoaderSimple', { ckpt_name: ckpt }),
-    2: node('CLIPTextEncode', { text: o.pos ?? POS, clip: o.clip ?? ['1', 1] }, 'Positive prompt'),
-    3: node('CLIPTextEncode', { text: o.neg ?? NEG, clip: o.clip ?? ['1', 1] }, 'Negative prompt'),
-    5: node('KSampler', {
-      seed: o.seed ?? 42, steps: o.steps ?? 20, cfg: o.cfg ?? 7, sampler_name: o.sampler ?? 'euler', scheduler: o.scheduler ?? 'normal', denoise: o.denoise ?? 1,
-      model: o.model ?? ['1', 0], positive: ['2', 0], negative: ['3', 0], latent_image: latent,
-    }),
-    6: node('VAEDecode', { samples: ['5', 0], vae: ['1', 2] }),
-    7: node('SaveImage', { filename_prefix: 'weft', images: ['6', 0] }),
-  };
-}
-const empty = (w = 512, h = 512) => node('EmptyLatentImage', { width: w, height: h, batch_size: 1 });
-const load = (image: string, title?: string) => node('LoadImage', { image }, title);
-/** Sets inputs of node `id` (rewiring what base() connected). */
-function set(p: ApiPrompt, id: string, inputs: Record<string, unknown>): ApiPrompt {
-  Object.assign(p[id]!.inputs, inputs);
-  return p;
-}
-const G = { model: ['1'], prompts: ['2', '3'], sample: ['4', '5'], output: ['6', '7'] };
+export { MODELS } from './workflow-parts.ts';
 
 const specs: Spec[] = [
   { file: 'txt2img.json', title: 'Text to image', technique: 'txt2img', description: 'The basic graph: a checkpoint, two prompts, an empty latent, one KSampler.',
@@ -185,20 +140,9 @@ specs.push(
     groups: { ...G, interrogate: ['8', '9', '10'] } },
   { file: 'flux-schnell.json', title: 'FLUX schnell (4 steps)', technique: 'flux',
     description: 'FLUX.1 schnell from its separate files: the diffusion model, clip_l + t5xxl (type flux), the 16-channel ae; 4 euler steps at cfg 1. Needs the T5 tokenizer in models/text_encoders/t5/.',
-    prompt: {
-      1: node('UNETLoader', { unet_name: MODELS.fluxSchnell, weight_dtype: 'default' }),
-      8: node('DualCLIPLoader', { clip_name1: MODELS.clipL, clip_name2: MODELS.t5xxl, type: 'flux' }),
-      9: node('VAELoader', { vae_name: MODELS.fluxAe }),
-      2: node('CLIPTextEncode', { text: POS, clip: ['8', 0] }, 'Prompt'),
-      // schnell is guidance-distilled: at cfg 1 the negative is never evaluated, an empty prompt fills the socket.
-      3: node('CLIPTextEncode', { text: '', clip: ['8', 0] }, 'Unused negative (cfg 1)'),
-      4: node('EmptySD3LatentImage', { width: 1024, height: 1024, batch_size: 1 }),
-      5: node('KSampler', { seed: 42, steps: 4, cfg: 1, sampler_name: 'euler', scheduler: 'simple', denoise: 1, model: ['1', 0], positive: ['2', 0], negative: ['3', 0], latent_image: ['4', 0] }),
-      6: node('VAEDecode', { samples: ['5', 0], vae: ['9', 0] }),
-      7: node('SaveImage', { filename_prefix: 'weft-flux', images: ['6', 0] }),
-    },
-    groups: { ...G, model: ['1', '8', '9'] } },
+    prompt: fluxSchnell(), groups: { ...G, model: ['1', '8', '9'] } },
 );
+specs.push(...addonSpecs);
 
 const COLORS = ['#3f789e', '#8A8', '#a1309b', '#b06634', '#88A', '#b58b2a'];
 

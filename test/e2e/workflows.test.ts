@@ -2,19 +2,19 @@
  * Weft's own example workflows (workflows/*.json, built by scripts/make-workflows.ts): each file parses,
  * converts to an API prompt with only known node types, is listed in index.json, and, where all its nodes
  * run and tiny stand-ins exist for its models, runs end to end (support/) with a check of what its
- * technique is for.
+ * technique is for. The add-on examples (support/addon-checks.ts) run in workflows-addons.test.ts instead.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { loadWorkflowFile, uiToApi, type ApiPrompt, type UiWorkflow } from '../../engine/workflow/index.ts';
-import { createRegistry } from '../../nodes/index.ts';
+import type { ApiPrompt } from '../../engine/workflow/index.ts';
 import { buildWorkflows } from '../../scripts/make-workflows.ts';
-import {
-  createRunner, expectedSize, freshExecutor, prepare, runOk, savedImages, unrunnableTypes, type Runner, type SavedImage,
-} from './support/run.ts';
+import { ADDON_CHECKS } from './support/addon-checks.ts';
+import { runExample } from './support/example.ts';
+import { diffByMask, raw } from './support/pixels.ts';
+import { createRunner, expectedSize, runOk, savedImages, type Runner, type SavedImage } from './support/run.ts';
 
 const dir = path.resolve(import.meta.dirname, '../../workflows');
 const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as Array<{ file: string; title: string; description: string; technique: string }>;
@@ -32,27 +32,6 @@ test('index.json lists every workflow file once, with a title, description and t
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, spec.file), 'utf8')), JSON.parse(JSON.stringify(ui)), `${spec.file} is stale: run scripts/make-workflows.ts`);
   }
 });
-
-async function raw(bytes: Buffer): Promise<{ data: Buffer; w: number; h: number }> {
-  const { data, info } = await sharp(bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { data, w: info.width, h: info.height };
-}
-
-/** Mean absolute 8-bit difference inside and outside a mask (mask value per pixel, true = masked). */
-async function diffByMask(a: Buffer, b: Buffer, masked: (x: number, y: number, w: number, h: number) => boolean): Promise<{ inside: number; outside: number }> {
-  const [A, B] = [await raw(a), await raw(b)];
-  assert.deepEqual([A.w, A.h], [B.w, B.h]);
-  const sum = { inside: 0, outside: 0 };
-  const n = { inside: 0, outside: 0 };
-  for (let y = 0; y < A.h; y++) {
-    for (let x = 0; x < A.w; x++) {
-      const k = masked(x, y, A.w, A.h) ? 'inside' : 'outside';
-      for (let c = 0; c < 3; c++) sum[k] += Math.abs(A.data[(y * A.w + x) * 3 + c]! - B.data[(y * A.w + x) * 3 + c]!);
-      n[k] += 3;
-    }
-  }
-  return { inside: sum.inside / n.inside, outside: sum.outside / n.outside };
-}
 
 /** The picture a LoadImage of `prompt` reads, through the same checkpoint's VAE and back. */
 async function roundTrip(prompt: ApiPrompt, image: string): Promise<SavedImage> {
@@ -133,37 +112,18 @@ const CHECKS: Record<string, Check> = {
     const p = structuredClone(prompt);
     Object.assign(p['8']!.inputs, { strength_model: 0, strength_clip: 0 });
     const plain = savedImages(runner, p, await runOk(runner, 'lora-off', p))[0]!;
-    assert.ok(!plain.bytes.equals(images[0]!.bytes), 'the LoRA changes the picture');
+    assert.ok(!(await raw(plain.bytes)).data.equals((await raw(images[0]!.bytes)).data), 'the LoRA changes the picture');
   },
 };
 
-for (const file of files) {
+for (const file of files.filter((f) => !ADDON_CHECKS[f])) {
   test(`workflow ${file}: converts with known node types; runs on tiny models when it can`, async (t) => {
-    const wf = (await loadWorkflowFile(path.join(dir, file))).ui as UiWorkflow;
-    assert.equal(wf.version, 0.4);
-    const api = uiToApi(wf, createRegistry());
-    assert.ok(Object.keys(api).length >= 5);
-    for (const n of Object.values(api)) assert.ok(typeof n._meta?.title === 'string');
-    const missing = unrunnableTypes(runner.registry, api);
-    if (missing.length) return t.skip(`node types not implemented yet: ${missing.join(', ')}`);
-    const { prompt, tiny } = await prepare(runner, api);
-    if (tiny.unsupported.length) return t.skip(tiny.unsupported.join('; '));
-
-    freshExecutor(runner);
-    const warned = runner.warnings.length;
-    const res = await runOk(runner, file, prompt, { workflow: wf });
-    const images = savedImages(runner, prompt, res);
-    assert.ok(images.length > 0);
-    for (const img of images) {
-      const src = prompt[img.nodeId]!.inputs.images as [string, number];
-      assert.deepEqual(img.size, expectedSize(prompt, src[0], runner.env.folders.inputDir, src[1]), `${img.classType} ${img.nodeId}`);
-      assert.deepEqual(JSON.parse(img.text.prompt!), prompt);
-    }
-    assert.deepEqual(runner.warnings.slice(warned), []);
+    const run = await runExample(runner, path.join(dir, file), t);
+    if (!run) return;
     if (file === 'interrogate-regenerate.json') {
-      const said = (res.outputs['10'] as { text?: string[] }).text?.[0] ?? '';
+      const said = (run.res.outputs['10'] as { text?: string[] }).text?.[0] ?? '';
       assert.ok(said.trim().length > 0, 'the interrogator produced a prompt');
     }
-    await CHECKS[file]?.(prompt, images);
+    await CHECKS[file]?.(run.prompt, run.images);
   });
 }

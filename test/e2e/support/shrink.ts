@@ -2,7 +2,7 @@
  * The explicit speed transform applied to a real workflow's API prompt before it runs on tiny models.
  * What it changes, and nothing else:
  *  - pixel sizes: every size-like input (EmptyLatentImage, LatentUpscale, ImageScale, ConditioningSetArea,
- *    ImagePadForOutpaint, …) is multiplied by one factor `scale` = maxSide / (largest empty-latent side, or
+ *    ImagePadForOutpaint, GLIGEN boxes, …) is multiplied by one factor `scale` = maxSide / (largest empty-latent side, or
  *    512 when the graph starts from images), rounded to a multiple of 8 (16 for latent sizes), so ratios
  *    between sizes (hires fix 1.5×, area boxes) survive;
  *  - steps: every `steps` input is capped at maxSteps; KSamplerAdvanced's start/end steps are rescaled
@@ -32,6 +32,8 @@ const PIXEL_INPUTS: Record<string, string[]> = {
   ImagePadForOutpaint: ['left', 'top', 'right', 'bottom', 'feathering'],
   EmptyImage: ['width', 'height'],
   SolidMask: ['width', 'height'],
+  MaskComposite: ['x', 'y'],
+  GLIGENTextBoxApply: ['width', 'height', 'x', 'y'],
   ImageCrop: ['width', 'height', 'x', 'y'],
   LatentCrop: ['width', 'height', 'x', 'y'],
   ModelSamplingFlux: ['width', 'height'],

@@ -4,22 +4,28 @@
  * the input folder (the shared example image, downscaled, or a generated picture when it is absent).
  *
  * The family of a checkpoint is read from its name, as a user would guess it: "xl" → SDXL, "v2"/"768"/
- * "512-inpainting" → SD2, else SD1; "inpaint" → 9-channel UNet. A LoRA or ControlNet is made for the
- * family of the workflow's first checkpoint so its keys match. FLUX files (a diffusion model named "flux…",
+ * "512-inpainting" → SD2, else SD1; "inpaint" → 9-channel UNet. A LoRA, ControlNet (one named "union" is a
+ * ControlNet Union), hypernetwork or GLIGEN file is made for the family of the workflow's first checkpoint so
+ * its keys match. GLIGEN's head rule needs 64-wide transformer blocks, so every checkpoint of a workflow with
+ * a GLIGENLoader gets 64 model channels: such a workflow needs a models folder of its own when another one
+ * names the same checkpoint (writing one name two ways throws). FLUX files (a diffusion model named "flux…",
  * DualCLIPLoader type flux's clip_l + t5xxl, an "ae." VAE) get the tiny FLUX set of engine/models/flux-sd,
- * plus the shared T5 tokenizer in models/text_encoders/t5/. Files no tiny generator exists for (other
- * standalone diffusion models and text encoders) are reported in `unsupported` instead. IP-Adapter and CLIP
- * vision stand-ins come from tiny-adapters.ts.
+ * plus the shared T5 tokenizer in models/text_encoders/t5/; a LoRA in a FLUX workflow is made for its DiT.
+ * Files no tiny generator exists for (other standalone diffusion models and text encoders) are reported in
+ * `unsupported` instead. IP-Adapter and CLIP vision stand-ins come from tiny-adapters.ts, hypernetworks and
+ * FLUX LoRAs from tiny-addons.ts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeSafetensors, type TensorToWrite } from '../../../engine/io/safetensors.ts';
-import { fixtureShape, Rng, sdCheckpointTensors, TensorSink, writeControlNet, writeLora, writeSdCheckpoint, type SdFixtureOptions } from '../../../engine/models/fixtures/index.ts';
+import { fixtureShape, Rng, sdCheckpointTensors, TensorSink, writeControlNet, writeLora, writeSdCheckpoint, writeUnionControlNet, type SdFixtureOptions } from '../../../engine/models/fixtures/index.ts';
+import { writeTinyGligen } from '../../../engine/models/fixtures/gligen.ts';
 import { writeTinyFullClip } from '../../../engine/models/clip-vision/synthetic.ts';
 import { isLink, type ApiPrompt } from '../../../engine/workflow/index.ts';
 import { writeTinyClipL, writeTinyFluxAe, writeTinyFluxDit, writeTinyT5 } from '../../../engine/models/flux-sd/synthetic.ts';
 import { writeTinyClipVision, writeTinyIpAdapter } from './tiny-adapters.ts';
+import { writeTinyFluxLora, writeTinyHypernetwork } from './tiny-addons.ts';
 
 export const SHARED_EXAMPLES = path.resolve(import.meta.dirname, '../../../../shared/comfy-examples');
 const SHARED_IMAGES = path.join(SHARED_EXAMPLES, 'images');
@@ -38,6 +44,9 @@ export interface TinyModels {
   /** Model files no stand-in can be made for, with the reason. */
   unsupported: string[];
 }
+
+/** What each written file stands in for, by absolute path: a second, different use of one name is an error. */
+const made = new Map<string, string>();
 
 function hashSeed(s: string): number {
   let h = 2166136261;
@@ -143,24 +152,40 @@ export async function makeTinyModels(base: string, prompt: ApiPrompt): Promise<T
     if (written[rel]) return;
     const file = path.join(base, 'models', rel);
     written[rel] = what;
+    if (made.has(file) && made.get(file) !== what) throw new Error(`${rel} is already a ${made.get(file)} in this models folder, not a ${what}: use another runner`);
+    made.set(file, what);
     // Several workflows may share one models folder (and its loaded sessions): a name is written once.
     if (fs.existsSync(file)) return;
     fs.mkdirSync(path.dirname(file), { recursive: true });
     write(file);
   };
   const str = (v: unknown): string | null => (typeof v === 'string' && !isLink(v) ? v : null);
+  const wide = nodes.some((n) => n.class_type === 'GLIGENLoader');
+  const ckptOptions = (name: string): SdFixtureOptions => ({ ...checkpointOptions(name), ...(wide ? { modelChannels: 64 } : {}) });
   const firstCkpt = nodes.map((n) => str(n.inputs.ckpt_name)).find((v) => v);
-  const baseModel = checkpointOptions(firstCkpt ?? 'v1-5');
+  const baseModel = ckptOptions(firstCkpt ?? 'v1-5');
+  const family = `${baseModel.family}${wide ? ' (64-channel)' : ''}`;
+  const fluxUnet = nodes.map((n) => str(n.inputs.unet_name)).find((v): v is string => !!v && /flux/i.test(v));
+  // FLUX by name (dev has guidance_in, schnell not).
+  const putFluxDit = (unet: string) =>
+    put('diffusion_models', unet, `tiny FLUX ${/schnell/i.test(unet) ? 'schnell' : 'dev'} DiT`, (f) => writeTinyFluxDit(f, { guidance: !/schnell/i.test(unet), seed: hashSeed(unet) }));
 
   for (const node of nodes) {
     const inp = node.inputs;
     const ckpt = str(inp.ckpt_name);
     if (ckpt) {
-      const o = checkpointOptions(ckpt);
-      put('checkpoints', ckpt, `tiny ${o.family}${o.inpaint ? ' inpaint' : ''}${o.vPrediction ? ' v-prediction' : ''} checkpoint`, (f) => writeSdCheckpoint(f, o));
+      const o = ckptOptions(ckpt);
+      put('checkpoints', ckpt, `tiny ${o.family}${o.inpaint ? ' inpaint' : ''}${o.vPrediction ? ' v-prediction' : ''}${wide ? ' 64-channel' : ''} checkpoint`, (f) => writeSdCheckpoint(f, o));
     }
     const lora = str(inp.lora_name);
-    if (lora) put('loras', lora, `tiny LoRA for ${baseModel.family}`, (f) => writeLora(f, baseModel, { seed: hashSeed(lora) }));
+    if (lora && fluxUnet) {
+      putFluxDit(fluxUnet);
+      put('loras', lora, `tiny FLUX LoRA for ${fluxUnet}`, (f) => writeTinyFluxLora(f, path.join(base, 'models', 'diffusion_models', fluxUnet), hashSeed(lora)));
+    } else if (lora) put('loras', lora, `tiny LoRA for ${family}`, (f) => writeLora(f, baseModel, { seed: hashSeed(lora) }));
+    const hn = str(inp.hypernetwork_name);
+    if (hn) put('hypernetworks', hn, `tiny hypernetwork for ${family}`, (f) => writeTinyHypernetwork(f, baseModel, hashSeed(hn)));
+    const gligen = node.class_type === 'GLIGENLoader' ? str(inp.gligen_name) : null;
+    if (gligen) put('gligen', gligen, `tiny GLIGEN for ${family}`, (f) => writeTinyGligen(f, baseModel, { hidden: 64, seed: hashSeed(gligen) }));
     const vae = str(inp.vae_name);
     if (vae && vae !== 'pixel_space' && !/^tae/.test(vae)) {
       if (/^ae\.|flux/i.test(vae)) put('vae', vae, 'tiny FLUX AE (16 channels)', (f) => writeTinyFluxAe(f, hashSeed(vae)));
@@ -171,15 +196,16 @@ export async function makeTinyModels(base: string, prompt: ApiPrompt): Promise<T
       put('upscale_models', model, `tiny Real-ESRGAN ×${upscalerScale(model)}`, (f) => writeUpscaler(f, upscalerScale(model)));
     }
     const cn = str(inp.control_net_name);
-    if (cn) put('controlnet', cn, `tiny ControlNet for ${baseModel.family}`, (f) => writeControlNet(f, baseModel, { seed: hashSeed(cn) }));
+    if (cn && /union/i.test(cn)) put('controlnet', cn, `tiny ControlNet Union for ${family}`, (f) => writeUnionControlNet(f, baseModel, { seed: hashSeed(cn) }));
+    else if (cn) put('controlnet', cn, `tiny ControlNet for ${family}`, (f) => writeControlNet(f, baseModel, { seed: hashSeed(cn) }));
     // IP-Adapter for the first checkpoint's cross-attention layers, with the CLIP vision tower it reads.
     const ip = node.class_type === 'IPAdapterModelLoader' ? str(inp.ipadapter_file) : null;
-    if (ip) put('ipadapter', ip, `tiny IP-Adapter for ${baseModel.family}`, (f) => writeTinyIpAdapter(f, baseModel, hashSeed(ip)));
+    if (ip) put('ipadapter', ip, `tiny IP-Adapter for ${family}`, (f) => writeTinyIpAdapter(f, baseModel, hashSeed(ip)));
     const cv = node.class_type === 'CLIPVisionLoader' ? str(inp.clip_name) : null;
     if (cv) put('clip_vision', cv, 'tiny CLIP vision tower', (f) => writeTinyClipVision(f));
     const unet = str(inp.unet_name);
-    // FLUX by name (dev has guidance_in, schnell not); other standalone diffusion models have no stand-in yet.
-    if (unet && /flux/i.test(unet)) put('diffusion_models', unet, `tiny FLUX ${/schnell/i.test(unet) ? 'schnell' : 'dev'} DiT`, (f) => writeTinyFluxDit(f, { guidance: !/schnell/i.test(unet), seed: hashSeed(unet) }));
+    // Other standalone diffusion models have no stand-in yet.
+    if (unet && /flux/i.test(unet)) putFluxDit(unet);
     else if (unet) unsupported.push(`diffusion model "${unet}" (${node.class_type}): no tiny stand-in for standalone diffusion models`);
     if (node.class_type === 'DualCLIPLoader' && str(inp.type) === 'flux') {
       for (const n of [str(inp.clip_name1), str(inp.clip_name2)]) {
@@ -201,7 +227,7 @@ export async function makeTinyModels(base: string, prompt: ApiPrompt): Promise<T
       const text = str(v);
       if (!text) continue;
       // A bare name is looked up with .safetensors/.pt/.bin appended; the folder lists only those extensions.
-      for (const e of embeddingNames(text)) put('embeddings', /\.(safetensors|pt|bin)$/i.test(e) ? e : `${e}.safetensors`, `tiny ${baseModel.family} embedding`, (f) => writeEmbedding(f, baseModel));
+      for (const e of embeddingNames(text)) put('embeddings', /\.(safetensors|pt|bin)$/i.test(e) ? e : `${e}.safetensors`, `tiny ${family} embedding`, (f) => writeEmbedding(f, baseModel));
     }
     const image = str(inp.image);
     if (image && /^LoadImage/.test(node.class_type)) {
