@@ -13,6 +13,7 @@ import { conv2d } from '../../../engine/models/layers/basic.ts';
 import { GraphBuilder, runFloat, sessionFor } from '../../../engine/onnx/index.ts';
 import { probeWebGpu, webgpuSession } from '../../../engine/conformance/gpu.ts';
 import { rand, tmpDir } from '../onnx/ref.ts';
+import { onnxNodes } from '../../support/onnx-nodes.ts';
 
 const probe = await probeWebGpu();
 const skip = probe.ok ? false : `no WebGPU adapter: ${probe.reason}`;
@@ -24,7 +25,7 @@ async function convOn(ep: 'cpu' | 'webgpu', file: SafetensorsFile, cin: number, 
   g.output(conv2d(g, file, 'c', g.input('x', 'float32', [1, cin, 8, 8])), 'y');
   const feeds = { x: { data: x, dims: [1, cin, 8, 8] } };
   const built = g.build();
-  const ops = (Buffer.from(built.bytes).toString('latin1').match(/\bPad\b/g) ?? []).length;
+  const ops = onnxNodes(built.bytes).filter((n) => n.op === 'Pad').length;
   const s = ep === 'cpu' ? await sessionFor(g) : await webgpuSession(built.bytes, built.weightsDir);
   try {
     return { y: (await runFloat(s, feeds)).y!.data, ops };

@@ -18,6 +18,7 @@ import type { ModelService, ModelSpec } from '../../../engine/runtime/service.ts
 import { decodeImageFile } from '../../../engine/tensor/image.ts';
 import { createRegistry } from '../../../nodes/index.ts';
 import { addCheckpoint, tempEnv, type Env } from '../../e2e/helpers.ts';
+import { onnxNodes } from '../../support/onnx-nodes.ts';
 
 const probe = await probeWebGpu();
 const skip = probe.ok ? false : `no WebGPU adapter: ${probe.reason}`;
@@ -67,38 +68,6 @@ function recordSpecs(models: ModelService): Map<string, ModelSpec> {
   const load = models.load.bind(models);
   models.load = (key, spec) => { specs.set(key, spec); return load(key, spec); };
   return specs;
-}
-
-interface OnnxNode { op: string; inputs: string[]; to?: number }
-
-/** The nodes of an ONNX ModelProto (graph = field 7; NodeProto input 1, op_type 4, attribute 5: name 1, i 3). */
-function onnxNodes(bytes: Uint8Array): OnnxNode[] {
-  const fields = (b: Uint8Array): Array<[number, number, Uint8Array | number]> => {
-    const out: Array<[number, number, Uint8Array | number]> = [];
-    let p = 0;
-    const varint = (): number => { let v = 0, s = 1, c: number; do { c = b[p++]!; v += (c & 0x7f) * s; s *= 128; } while (c & 0x80); return v; };
-    while (p < b.length) {
-      const key = varint(), wire = key % 8, field = Math.floor(key / 8);
-      if (wire === 0) out.push([field, wire, varint()]);
-      else if (wire === 2) { const n = varint(); out.push([field, wire, b.subarray(p, p + n)]); p += n; }
-      else p += wire === 1 ? 8 : 4;
-    }
-    return out;
-  };
-  const text = (v: Uint8Array | number): string => new TextDecoder().decode(v as Uint8Array);
-  const graph = fields(bytes).find(([f, w]) => f === 7 && w === 2)![2] as Uint8Array;
-  return fields(graph).filter(([f]) => f === 1).map(([, , n]) => {
-    const node: OnnxNode = { op: '', inputs: [] };
-    for (const [f, , v] of fields(n as Uint8Array)) {
-      if (f === 1) node.inputs.push(text(v));
-      else if (f === 4) node.op = text(v);
-      else if (f === 5) {
-        const a = fields(v as Uint8Array);
-        if (a.some(([af, , av]) => af === 1 && text(av) === 'to')) node.to = a.find(([af]) => af === 3)?.[2] as number;
-      }
-    }
-    return node;
-  });
 }
 
 function graphOf(spec: ModelSpec, ep: 'cpu' | 'webgpu'): Uint8Array {
