@@ -67,3 +67,19 @@ export function graphRunner(g: GraphBuilder, key: string, label: string, o: Runn
     },
   };
 }
+
+const memo = new WeakMap<object, Map<string, GraphRunner>>();
+const IN_THREAD = {};
+
+/**
+ * One runner per (service, key), made on first use: small side graphs (IP-Adapter projection, GLIGEN
+ * PositionNet) are built once per file, and a service's runners never leak into another service.
+ */
+export function memoRunner(key: string, models: ModelService | undefined, make: () => GraphRunner): GraphRunner {
+  const owner = models ?? IN_THREAD;
+  let byKey = memo.get(owner);
+  if (!byKey) memo.set(owner, (byKey = new Map()));
+  let r = byKey.get(key);
+  if (!r) byKey.set(key, (r = make()));
+  return r;
+}

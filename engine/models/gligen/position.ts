@@ -11,7 +11,7 @@ import { WeftError } from '../../errors.ts';
 import * as L from '../layers/index.ts';
 import type { ModelService } from '../../runtime/service.ts';
 import type { Tensor } from '../../tensor/tensor.ts';
-import { graphRunner, type GraphRunner } from '../clip-vision/runner.ts';
+import { graphRunner, memoRunner, type GraphRunner } from '../clip-vision/runner.ts';
 import { FOURIER_FREQS, MAX_OBJS, type GligenModel } from './file.ts';
 
 /** One text box in latent cells, as GLIGENTextBoxApply stores it (pixels // 8). */
@@ -64,24 +64,15 @@ export function positionInputs(m: GligenModel, boxes: readonly GligenBox[], h: n
   return out;
 }
 
-const runners = new WeakMap<object, Map<string, GraphRunner>>();
-const IN_THREAD = {};
-
 function runnerFor(m: GligenModel, models?: ModelService): GraphRunner {
-  const owner = models ?? IN_THREAD;
-  let byKey = runners.get(owner);
-  if (!byKey) runners.set(owner, (byKey = new Map()));
-  let r = byKey.get(m.key);
-  if (!r) {
+  return memoRunner(`gligen_position:${m.key}`, models, () => {
     const f = SafetensorsFile.open(m.path);
     try {
-      r = graphRunner(buildPositionGraph(f, m), `gligen_position:${m.key}`, `GLIGEN PositionNet (${m.path})`, { models, threads: models ? undefined : 1, sizeBytes: 8 << 20 });
+      return graphRunner(buildPositionGraph(f, m), `gligen_position:${m.key}`, `GLIGEN PositionNet (${m.path})`, { models, threads: models ? undefined : 1, sizeBytes: 8 << 20 });
     } finally {
       f.close();
     }
-    byKey.set(m.key, r);
-  }
-  return r;
+  });
 }
 
 /** objs [1, 30, out] of one conditioning's boxes for an h × w latent area. */

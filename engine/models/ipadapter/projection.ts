@@ -14,7 +14,7 @@ import * as L from '../layers/index.ts';
 import type { ModelService } from '../../runtime/service.ts';
 import { tensor, type Tensor } from '../../tensor/tensor.ts';
 import { WeftError } from '../../errors.ts';
-import { graphRunner, type GraphRunner } from '../clip-vision/runner.ts';
+import { graphRunner, memoRunner, type GraphRunner } from '../clip-vision/runner.ts';
 import type { IpAdapterModel } from './file.ts';
 
 const DIM_HEAD = 64;
@@ -72,24 +72,15 @@ export function buildProjectionGraph(f: SafetensorsFile, m: IpAdapterModel): Gra
   return g;
 }
 
-const runners = new WeakMap<object, Map<string, GraphRunner>>();
-const IN_THREAD = {};
-
 function runnerFor(m: IpAdapterModel, models?: ModelService): GraphRunner {
-  const owner = models ?? IN_THREAD;
-  let byPath = runners.get(owner);
-  if (!byPath) runners.set(owner, (byPath = new Map()));
-  let r = byPath.get(m.path);
-  if (!r) {
+  return memoRunner(`ipadapter_proj:${m.path}`, models, () => {
     const f = SafetensorsFile.open(m.path);
     try {
-      r = graphRunner(buildProjectionGraph(f, m), `ipadapter_proj:${m.path}`, `IP-Adapter projection (${m.path})`, { models, threads: models ? undefined : 1, sizeBytes: f.fileSize * 2 + (16 << 20) });
+      return graphRunner(buildProjectionGraph(f, m), `ipadapter_proj:${m.path}`, `IP-Adapter projection (${m.path})`, { models, threads: models ? undefined : 1, sizeBytes: f.fileSize * 2 + (16 << 20) });
     } finally {
       f.close();
     }
-    byPath.set(m.path, r);
-  }
-  return r;
+  });
 }
 
 /** image_embeds [B, D] (plain) or penultimate states [B, S, D] (plus, full) → tokens [B, T, C]. */
